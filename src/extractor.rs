@@ -1,0 +1,442 @@
+//! The front door: an [`Extractor`] built once from a [`Gazetteer`], shared across threads, that
+//! turns a text into linked [`Mention`]s with offsets into the original text.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::chars::{is_quote, is_word_char};
+use crate::error::Result;
+use crate::gazetteer::{Entity, EntityKind, Gazetteer};
+use crate::matcher::{Candidate, Matcher, NameRef};
+use crate::normalize::{fold, normalize, NormalizeOptions, Normalized};
+
+/// Words that, right before a risky name, tell that it is a place: "the region of", "the city
+/// of"... (folded forms of منطقة مدينة بلدة قرية ولاية إقليم محافظة عاصمة and their plurals).
+const PLACE_CONTEXT: [&str; 14] = [
+    "منطقه", "مدينه", "بلده", "قريه", "ولايه", "اقليم", "محافظه", "عاصمه", "مناطق", "مدن", "بلدات",
+    "قري", "ولايات", "مدينتي",
+];
+
+/// Builds an [`Extractor`] with non-default options.
+///
+/// ```
+/// use alam::{Extractor, Gazetteer, NormalizeOptions};
+///
+/// let mut options = NormalizeOptions::default();
+/// options.digits = false;
+/// let extractor = Extractor::builder()
+///     .normalize_options(options)
+///     .require_context(false)
+///     .build(Gazetteer::embedded().unwrap())
+///     .unwrap();
+/// assert!(!extractor.gazetteer().is_empty());
+/// ```
+#[derive(Clone, Debug)]
+pub struct ExtractorBuilder {
+    options: NormalizeOptions,
+    require_context: bool,
+    context_words: Vec<String>,
+}
+
+impl Default for ExtractorBuilder {
+    fn default() -> Self {
+        ExtractorBuilder {
+            options: NormalizeOptions::default(),
+            require_context: true,
+            context_words: PLACE_CONTEXT.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+}
+
+impl ExtractorBuilder {
+    /// The folds applied to names and texts alike (all on by default).
+    pub fn normalize_options(&mut self, options: NormalizeOptions) -> &mut Self {
+        self.options = options;
+        self
+    }
+
+    /// Whether risky names need context to count (default `true`). With `false`, a risky name
+    /// counts wherever it matches.
+    pub fn require_context(&mut self, yes: bool) -> &mut Self {
+        self.require_context = yes;
+        self
+    }
+
+    /// The words that, right before a risky name, make it count (default: منطقة مدينة بلدة
+    /// قرية ولاية إقليم محافظة عاصمة and plurals). They are folded like the text.
+    pub fn context_words<I, S>(&mut self, words: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.context_words = words.into_iter().map(|w| w.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Builds the extractor: folds every name and compiles the automaton.
+    ///
+    /// # Errors
+    /// Fails when a name folds to nothing under these options, or the automaton cannot be built.
+    pub fn build(&self, gazetteer: Gazetteer) -> Result<Extractor> {
+        let matcher = Matcher::new(&gazetteer, &self.options)?;
+        let mut context_words: Vec<String> =
+            self.context_words.iter().map(|w| fold(w, &self.options).trim().to_string()).collect();
+        context_words.retain(|w| !w.is_empty());
+        Ok(Extractor {
+            inner: Arc::new(Inner {
+                gazetteer,
+                matcher,
+                options: self.options.clone(),
+                require_context: self.require_context,
+                context_words,
+            }),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    gazetteer: Gazetteer,
+    matcher: Matcher,
+    options: NormalizeOptions,
+    require_context: bool,
+    context_words: Vec<String>,
+}
+
+/// Finds gazetteer names in Arabic text and links each mention to its entity.
+///
+/// Build it once ([`Extractor::new`] or [`Extractor::builder`]); it is `Send + Sync` and cheap
+/// to clone (an `Arc` inside), so threads share one.
+///
+/// ```
+/// use alam::{EntityKind, Extractor, Gazetteer};
+///
+/// let extractor = Extractor::new(Gazetteer::embedded().unwrap()).unwrap();
+/// let text = "وصل لافروف إلى باماكو، ثم عاد للجزائر.";
+/// let mentions = extractor.extract(text).unwrap();
+/// let found: Vec<_> = mentions.iter().map(|m| (m.text(text), m.entity.id(), m.clitic)).collect();
+/// assert_eq!(found, [("لافروف", "sergey_lavrov", ""), ("باماكو", "bamako", ""), ("لجزائر", "algeria", "ل")]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Extractor {
+    inner: Arc<Inner>,
+}
+
+/// One mention of an entity in a text.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Mention<'e> {
+    /// Start of the mention: UTF-8 byte offset into the original text.
+    pub start: usize,
+    /// End of the mention (exclusive): UTF-8 byte offset into the original text.
+    pub end: usize,
+    /// Start of the mention in Unicode code points.
+    pub char_start: usize,
+    /// End of the mention in Unicode code points (exclusive).
+    pub char_end: usize,
+    /// The proclitic run glued before the name (و ف ب ل ك, وب, ول...), folded, or "".
+    pub clitic: &'static str,
+    /// The linked entity.
+    pub entity: &'e Entity,
+    /// The gazetteer name that matched, as written in the gazetteer.
+    pub alias: &'e str,
+    /// Other entities that the same name denotes, most likely first (see the crate docs on
+    /// linking).
+    pub alternatives: Vec<&'e Entity>,
+}
+
+impl<'e> Mention<'e> {
+    /// The mention as it stands in `original` (the text it was extracted from).
+    ///
+    /// # Panics
+    /// Panics when `original` is not that text.
+    pub fn text<'t>(&self, original: &'t str) -> &'t str {
+        &original[self.start..self.end]
+    }
+
+    /// The kind of the linked entity.
+    pub fn kind(&self) -> EntityKind {
+        self.entity.kind()
+    }
+
+    /// The mention as a serializable record, the JSONL schema of `alam tag`.
+    pub fn to_record<'t>(&self, original: &'t str) -> MentionRecord<'t>
+    where
+        'e: 't,
+    {
+        MentionRecord {
+            start: self.start,
+            end: self.end,
+            char_start: self.char_start,
+            char_end: self.char_end,
+            text: self.text(original),
+            kind: self.entity.kind(),
+            entity: self.entity.id(),
+            name: self.entity.name_ar(),
+            name_en: self.entity.name_en(),
+            qid: self.entity.qid(),
+            parent: self.entity.parent(),
+            clitic: self.clitic,
+            alias: self.alias,
+            alternatives: self.alternatives.iter().map(|e| e.id()).collect(),
+        }
+    }
+}
+
+/// A mention as `alam tag` writes it: see README.md for the schema.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct MentionRecord<'a> {
+    /// UTF-8 byte offset of the start in the original text.
+    pub start: usize,
+    /// UTF-8 byte offset of the end (exclusive).
+    pub end: usize,
+    /// Code-point offset of the start.
+    pub char_start: usize,
+    /// Code-point offset of the end (exclusive).
+    pub char_end: usize,
+    /// The mention as written in the text.
+    pub text: &'a str,
+    /// The entity type.
+    #[serde(rename = "type")]
+    pub kind: EntityKind,
+    /// The canonical entity id.
+    pub entity: &'a str,
+    /// The canonical Arabic name.
+    pub name: &'a str,
+    /// The English name, or null.
+    pub name_en: Option<&'a str>,
+    /// The Wikidata QID, or null.
+    pub qid: Option<&'a str>,
+    /// The linked parent entity (a demonym's country), or null.
+    pub parent: Option<&'a str>,
+    /// The proclitic run before the name, or "".
+    pub clitic: &'a str,
+    /// The gazetteer name that matched.
+    pub alias: &'a str,
+    /// Ids of other entities the same name denotes.
+    pub alternatives: Vec<&'a str>,
+}
+
+/// A selected candidate with its linked name.
+#[derive(Clone, Copy, Debug)]
+struct Pick {
+    cand: Candidate,
+    name: NameRef,
+    risky: bool,
+}
+
+impl Extractor {
+    /// An extractor over `gazetteer` with default options.
+    ///
+    /// # Errors
+    /// See [`ExtractorBuilder::build`].
+    pub fn new(gazetteer: Gazetteer) -> Result<Extractor> {
+        ExtractorBuilder::default().build(gazetteer)
+    }
+
+    /// A builder for non-default options.
+    pub fn builder() -> ExtractorBuilder {
+        ExtractorBuilder::default()
+    }
+
+    /// The gazetteer behind this extractor.
+    pub fn gazetteer(&self) -> &Gazetteer {
+        &self.inner.gazetteer
+    }
+
+    /// The folds this extractor applies.
+    pub fn normalize_options(&self) -> &NormalizeOptions {
+        &self.inner.options
+    }
+
+    /// Every folded surface form the matcher knows, with the entities behind it: the folded
+    /// names, and the لل-contracted forms of ال-names. In automaton order.
+    pub fn surfaces(&self) -> impl Iterator<Item = (&str, Vec<&Entity>)> {
+        let entities = self.inner.gazetteer.entities();
+        self.inner.matcher.surfaces().map(move |(surface, pattern)| {
+            let mut owners: Vec<&Entity> = Vec::new();
+            for r in pattern.plain.iter().chain(&pattern.contracted) {
+                let e = &entities[r.entity as usize];
+                if !owners.iter().any(|o| o.id() == e.id()) {
+                    owners.push(e);
+                }
+            }
+            (surface, owners)
+        })
+    }
+
+    /// Finds the mentions in `text`, sorted by position and never overlapping.
+    ///
+    /// # Errors
+    /// Fails only when `text` is longer than `u32::MAX` bytes.
+    pub fn extract<'e>(&'e self, text: &str) -> Result<Vec<Mention<'e>>> {
+        let normalized = normalize(text, &self.inner.options)?;
+        Ok(self.extract_normalized(text, &normalized))
+    }
+
+    fn extract_normalized<'e>(&'e self, original: &str, n: &Normalized) -> Vec<Mention<'e>> {
+        let folded = n.text();
+        let mut candidates = Vec::new();
+        self.inner.matcher.candidates(folded, &mut candidates);
+        // Leftmost token first, then longest, then plain before contracted.
+        candidates.sort_by_key(|c| (c.token, std::cmp::Reverse(c.end), c.contracted, c.pattern));
+        let picks: Vec<Pick> = candidates.iter().map(|&c| self.link(original, n, c)).collect();
+
+        let mut chosen = select(picks.iter().filter(|p| !p.risky || !self.inner.require_context));
+        if self.inner.require_context {
+            let risky: Vec<Pick> = select(picks.iter().filter(|p| p.risky))
+                .into_iter()
+                .filter(|p| self.has_context(folded, p, &chosen))
+                .collect();
+            if !risky.is_empty() {
+                // A risky name never displaces a sure one: it fills only the gaps.
+                let mut merged = Vec::with_capacity(chosen.len() + risky.len());
+                let mut last_end = 0;
+                let mut sure = chosen.into_iter().peekable();
+                for r in risky {
+                    while let Some(s) = sure.next_if(|s| s.cand.token < r.cand.token) {
+                        last_end = s.cand.end;
+                        merged.push(s);
+                    }
+                    let next_start = sure.peek().map_or(usize::MAX, |s| s.cand.token);
+                    if r.cand.token >= last_end && r.cand.end <= next_start {
+                        last_end = r.cand.end;
+                        merged.push(r);
+                    }
+                }
+                merged.extend(sure);
+                chosen = merged;
+            }
+        }
+        self.mentions(original, n, &chosen)
+    }
+
+    /// Picks the name a candidate links to. Linking rule, in order: a name that is not risky;
+    /// a name written exactly as the text has it (روسيًا the adverb, not روسيا the country);
+    /// the entity's canonical name rather than an alias; the entity loaded first.
+    fn link(&self, original: &str, n: &Normalized, cand: Candidate) -> Pick {
+        let pattern = self.inner.matcher.pattern(cand.pattern);
+        let refs = if cand.contracted { &pattern.contracted } else { &pattern.plain };
+        let entities = self.inner.gazetteer.entities();
+        let name_of = |r: &NameRef| entities[r.entity as usize].name(r.name as usize);
+        let mut best = refs[0];
+        if refs.len() > 1 {
+            let (s, e) = n.original_span(original, cand.start, cand.end);
+            let surface = &original[s..e];
+            let exact = |r: &NameRef| {
+                let written = name_of(r).text();
+                if cand.contracted {
+                    written.strip_prefix('ا').is_some_and(|w| w == surface)
+                } else {
+                    written == surface
+                }
+            };
+            let risky0 = name_of(&refs[0]).is_risky();
+            if let Some(r) = refs.iter().find(|r| name_of(r).is_risky() == risky0 && exact(r)) {
+                best = *r;
+            }
+        }
+        Pick { cand, name: best, risky: name_of(&best).is_risky() }
+    }
+
+    /// Context that makes a risky mention count: a place word right before it (منطقة كره); a
+    /// sure mention of the same type next to it in a list (موبتي وغاو وكره); or the same entity
+    /// named earlier in the text by a sure name (أسيمي غويتا ... غويتا).
+    fn has_context(&self, folded: &str, pick: &Pick, sure: &[Pick]) -> bool {
+        let before = folded[..pick.cand.token].trim_end_matches(|c: char| c == ' ' || is_quote(c));
+        let previous_word = before.rsplit(|c: char| !is_word_char(c)).next().unwrap_or("");
+        if self.inner.context_words.iter().any(|w| w == previous_word) {
+            return true;
+        }
+        let entities = self.inner.gazetteer.entities();
+        let kind = entities[pick.name.entity as usize].kind();
+        let split = sure.partition_point(|s| s.cand.token < pick.cand.token);
+        if sure[..split].iter().any(|s| s.name.entity == pick.name.entity) {
+            return true;
+        }
+        let same_kind = |s: &Pick| entities[s.name.entity as usize].kind() == kind;
+        let listed = |gap: &str, clitic: &str| {
+            let rest = gap.trim_matches(|c: char| c == ' ' || c == '،' || c == ',' || is_quote(c));
+            let comma = gap.contains(['،', ',']);
+            (rest.is_empty() && (comma || clitic == "و")) || rest == "و"
+        };
+        let prev = split.checked_sub(1).map(|i| &sure[i]).filter(|s| same_kind(s));
+        if prev.is_some_and(|s| {
+            s.cand.end <= pick.cand.token
+                && listed(&folded[s.cand.end..pick.cand.token], pick.cand.clitic)
+        }) {
+            return true;
+        }
+        let next = sure.get(split).filter(|s| same_kind(s));
+        next.is_some_and(|s| {
+            pick.cand.end <= s.cand.token && listed(&folded[pick.cand.end..s.cand.token], s.cand.clitic)
+        })
+    }
+
+    fn mentions<'e>(&'e self, original: &str, n: &Normalized, chosen: &[Pick]) -> Vec<Mention<'e>> {
+        let entities = self.inner.gazetteer.entities();
+        let mut out = Vec::with_capacity(chosen.len());
+        let (mut byte, mut chars) = (0usize, 0usize);
+        for pick in chosen {
+            let cand = pick.cand;
+            let (start, end) = n.original_span(original, cand.start, cand.end);
+            chars += original[byte..start].chars().count();
+            let char_start = chars;
+            chars += original[start..end].chars().count();
+            byte = end;
+            let entity = &entities[pick.name.entity as usize];
+            let pattern = self.inner.matcher.pattern(cand.pattern);
+            let refs = if cand.contracted { &pattern.contracted } else { &pattern.plain };
+            let mut alternatives: Vec<&Entity> = Vec::new();
+            for r in refs {
+                let alt = &entities[r.entity as usize];
+                if r.entity != pick.name.entity && !alternatives.iter().any(|a| a.id() == alt.id())
+                {
+                    alternatives.push(alt);
+                }
+            }
+            out.push(Mention {
+                start,
+                end,
+                char_start,
+                char_end: chars,
+                clitic: cand.clitic,
+                entity,
+                alias: entity.name(pick.name.name as usize).text(),
+                alternatives,
+            });
+        }
+        out
+    }
+}
+
+/// Greedy leftmost-longest selection over picks sorted by token start, then longest first:
+/// a pick is kept when its token starts at or after the end of the last kept one.
+fn select<'a>(picks: impl Iterator<Item = &'a Pick>) -> Vec<Pick> {
+    let mut out: Vec<Pick> = Vec::new();
+    for p in picks {
+        if out.last().is_none_or(|last| p.cand.token >= last.cand.end) {
+            out.push(*p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_types_are_send_sync_unwind_safe() {
+        fn assert_all<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+        assert_all::<Extractor>();
+        assert_all::<ExtractorBuilder>();
+        assert_all::<Gazetteer>();
+        assert_all::<Mention<'static>>();
+        assert_all::<MentionRecord<'static>>();
+        assert_all::<Normalized>();
+        assert_all::<crate::Error>();
+    }
+}

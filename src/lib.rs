@@ -1,0 +1,83 @@
+/*!
+alam (عَلَم, "proper name") finds named entities in Arabic news text and links every mention to
+one canonical entity, whatever its spelling.
+
+# Overview
+
+- [`Gazetteer`]: the entities and their names, loaded from TSV files ([`Gazetteer::embedded`]
+  is the default shipped in `gazetteers/`).
+- [`Extractor`]: built once from a gazetteer, `Send + Sync` and cheap to clone; its
+  [`Extractor::extract`] turns a text into [`Mention`]s.
+- [`normalize`] / [`fold`]: the Arabic folding (hamza, alef maksura, teh marbuta, harakat,
+  tatweel, invisible marks, presentation forms...), with a map back to original offsets.
+
+```
+use alam::{EntityKind, Extractor, Gazetteer};
+
+let extractor = Extractor::new(Gazetteer::embedded()?)?;
+let text = "وصلت قوات فاجنر إلى بلدات قرب وبَامَـاكو، وقال الفيلق الأفريقي إن موسكو باقية.";
+let mentions = extractor.extract(text)?;
+
+let wagner = &mentions[0];
+assert_eq!(wagner.text(text), "فاجنر");
+assert_eq!(wagner.entity.id(), "wagner_group");
+assert_eq!(wagner.kind(), EntityKind::Org);
+
+// Offsets point into the original text, marks included; the clitic is reported apart.
+let bamako = &mentions[1];
+assert_eq!(&text[bamako.start..bamako.end], "بَامَـاكو");
+assert_eq!(bamako.clitic, "و");
+assert_eq!(bamako.entity.id(), "bamako");
+
+let ids: Vec<&str> = mentions.iter().map(|m| m.entity.id()).collect();
+assert_eq!(ids, ["wagner_group", "bamako", "africa_corps", "moscow"]);
+# Ok::<(), alam::Error>(())
+```
+
+# Offsets
+
+[`Mention::start`] and [`Mention::end`] are UTF-8 byte offsets into the original text, so
+`&text[m.start..m.end]` is the mention as the reader sees it (harakat and tatweel inside the name
+included); [`Mention::char_start`] and [`Mention::char_end`] are the same span in Unicode code
+points. The proclitics glued before a name (و ف ب ل ك and their combinations) are outside the
+span and reported in [`Mention::clitic`]: in للجزائر the span is لجزائر and the clitic ل.
+
+# Matching
+
+A name matches only where a word starts, or right after a proclitic run that starts the word,
+and only where a word ends. The longest valid name wins and mentions never overlap; a longer name
+that fails the boundary check never hides a valid shorter one.
+
+# Linking
+
+When several entities share a folded name (الجزائر: Algeria and Algiers), the mention is linked to
+the first by this rule, and the others are listed in [`Mention::alternatives`]:
+1. a name that is not risky;
+2. a name written in the gazetteer exactly as in the text (روسيًا, the adverb, over روسيا);
+3. an entity's canonical name over another entity's alias;
+4. the entity loaded first (file order, then line order).
+
+# Risky names
+
+A name marked risky in the gazetteer (the `risky` flag, or `~` before one alias) collides with
+common words or is a bare surname. It counts only with context: a place word right before it
+(منطقة، مدينة، ولاية...), a sure mention of the same type beside it in a list (موبتي وغاو وكره),
+or the same entity named earlier in the text by a sure name (أسيمي غويتا ... غويتا). A risky name
+never displaces a sure one. [`ExtractorBuilder::require_context`] turns this off.
+*/
+
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod chars;
+mod error;
+pub mod eval;
+mod extractor;
+mod gazetteer;
+mod matcher;
+mod normalize;
+
+pub use error::{Error, ErrorKind, Result};
+pub use extractor::{Extractor, ExtractorBuilder, Mention, MentionRecord};
+pub use gazetteer::{Conflict, Entity, EntityKind, Gazetteer, Name, Source};
+pub use normalize::{fold, normalize, NormalizeOptions, Normalized};
