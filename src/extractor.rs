@@ -11,11 +11,16 @@ use crate::gazetteer::{Entity, EntityKind, Gazetteer};
 use crate::matcher::{Candidate, Matcher, NameRef};
 use crate::normalize::{fold, normalize, NormalizeOptions, Normalized};
 
-/// Words that, right before a risky name, tell that it is a place: "the region of", "the city
-/// of"... (folded forms of منطقة مدينة بلدة قرية ولاية إقليم محافظة عاصمة and their plurals).
-const PLACE_CONTEXT: [&str; 14] = [
+/// Words that, right before a risky name, tell what it is: place words (منطقة، مدينة، ولاية...),
+/// organization descriptors (تحالف، جماعة، حركة...) and titles (الرئيس، الجنرال...). Folded forms.
+const CONTEXT_WORDS: [&str; 33] = [
+    // Places: region, city, town, village, province, governorate, capital, and plurals.
     "منطقه", "مدينه", "بلده", "قريه", "ولايه", "اقليم", "محافظه", "عاصمه", "مناطق", "مدن", "بلدات",
     "قري", "ولايات", "مدينتي",
+    // Organizations: alliance, group, movement, organization, coalition, front, forces.
+    "تحالف", "جماعه", "حركه", "منظمه", "تنظيم", "مجموعه", "ائتلاف", "جبهه", "قوات",
+    // Titles before a surname.
+    "الرئيس", "رئيس", "الجنرال", "العقيد", "الوزير", "وزير", "الكولونيل", "المحلل", "الباحث", "السيد",
 ];
 
 /// Builds an [`Extractor`] with non-default options.
@@ -44,7 +49,7 @@ impl Default for ExtractorBuilder {
         ExtractorBuilder {
             options: NormalizeOptions::default(),
             require_context: true,
-            context_words: PLACE_CONTEXT.iter().map(|w| w.to_string()).collect(),
+            context_words: CONTEXT_WORDS.iter().map(|w| w.to_string()).collect(),
         }
     }
 }
@@ -63,8 +68,9 @@ impl ExtractorBuilder {
         self
     }
 
-    /// The words that, right before a risky name, make it count (default: منطقة مدينة بلدة
-    /// قرية ولاية إقليم محافظة عاصمة and plurals). They are folded like the text.
+    /// The words that, right before a risky name, make it count (default: place words such as
+    /// منطقة مدينة ولاية, organization descriptors such as تحالف جماعة حركة, and titles such as
+    /// الرئيس الجنرال). They are folded like the text.
     pub fn context_words<I, S>(&mut self, words: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
@@ -284,32 +290,15 @@ impl Extractor {
         candidates.sort_by_key(|c| (c.token, std::cmp::Reverse(c.end), c.contracted, c.pattern));
         let picks: Vec<Pick> = candidates.iter().map(|&c| self.link(original, n, c)).collect();
 
-        let mut chosen = select(picks.iter().filter(|p| !p.risky || !self.inner.require_context));
-        if self.inner.require_context {
-            let risky: Vec<Pick> = select(picks.iter().filter(|p| p.risky))
-                .into_iter()
-                .filter(|p| self.has_context(folded, p, &chosen))
-                .collect();
-            if !risky.is_empty() {
-                // A risky name never displaces a sure one: it fills only the gaps.
-                let mut merged = Vec::with_capacity(chosen.len() + risky.len());
-                let mut last_end = 0;
-                let mut sure = chosen.into_iter().peekable();
-                for r in risky {
-                    while let Some(s) = sure.next_if(|s| s.cand.token < r.cand.token) {
-                        last_end = s.cand.end;
-                        merged.push(s);
-                    }
-                    let next_start = sure.peek().map_or(usize::MAX, |s| s.cand.token);
-                    if r.cand.token >= last_end && r.cand.end <= next_start {
-                        last_end = r.cand.end;
-                        merged.push(r);
-                    }
-                }
-                merged.extend(sure);
-                chosen = merged;
-            }
+        if !self.inner.require_context || !picks.iter().any(|p| p.risky) {
+            return self.mentions(original, n, &select(picks.iter()));
         }
+        // Risky names first need context, judged against the sure mentions; those that have it
+        // then compete with the sure ones under the same longest-wins rule.
+        let sure = select(picks.iter().filter(|p| !p.risky));
+        let kept: Vec<bool> =
+            picks.iter().map(|p| !p.risky || self.has_context(folded, p, &sure)).collect();
+        let chosen = select(picks.iter().zip(&kept).filter(|(_, &k)| k).map(|(p, _)| p));
         self.mentions(original, n, &chosen)
     }
 
@@ -341,7 +330,8 @@ impl Extractor {
         Pick { cand, name: best, risky: name_of(&best).is_risky() }
     }
 
-    /// Context that makes a risky mention count: a place word right before it (منطقة كره); a
+    /// Context that makes a risky mention count: a context word right before it (منطقة كره,
+    /// تحالف "دول الساحل", الرئيس غويتا); a
     /// sure mention of the same type next to it in a list (موبتي وغاو وكره); or the same entity
     /// named earlier in the text by a sure name (أسيمي غويتا ... غويتا).
     fn has_context(&self, folded: &str, pick: &Pick, sure: &[Pick]) -> bool {

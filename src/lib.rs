@@ -60,10 +60,12 @@ the first by this rule, and the others are listed in [`Mention::alternatives`]:
 # Risky names
 
 A name marked risky in the gazetteer (the `risky` flag, or `~` before one alias) collides with
-common words or is a bare surname. It counts only with context: a place word right before it
-(منطقة، مدينة، ولاية...), a sure mention of the same type beside it in a list (موبتي وغاو وكره),
-or the same entity named earlier in the text by a sure name (أسيمي غويتا ... غويتا). A risky name
-never displaces a sure one. [`ExtractorBuilder::require_context`] turns this off.
+common words or is a bare surname. It counts only with context: a context word right before it (a place word
+such as منطقة، مدينة، ولاية; an organization descriptor such as تحالف، جماعة; a title such as
+الرئيس، الجنرال), a sure mention of the same type beside it in a list (موبتي وغاو وكره),
+or the same entity named earlier in the text by a sure name (أسيمي غويتا ... غويتا). Context is
+judged against the sure mentions; a risky name that has it then competes with them under the
+longest-wins rule. [`ExtractorBuilder::require_context`] turns this off.
 */
 
 #![deny(missing_docs)]
