@@ -48,13 +48,7 @@ pub struct GoldMention {
 impl GoldMention {
     /// A gold mention.
     pub fn new(doc: &str, start: usize, end: usize, kind: &str, entity: &str) -> GoldMention {
-        GoldMention {
-            doc: doc.into(),
-            start,
-            end,
-            kind: kind.into(),
-            entity: entity.into(),
-        }
+        GoldMention { doc: doc.into(), start, end, kind: kind.into(), entity: entity.into() }
     }
 }
 
@@ -77,13 +71,7 @@ pub struct PredictedMention {
 impl PredictedMention {
     /// A predicted mention.
     pub fn new(doc: &str, start: usize, end: usize, kind: &str, entity: &str) -> PredictedMention {
-        PredictedMention {
-            doc: doc.into(),
-            start,
-            end,
-            kind: kind.into(),
-            entity: entity.into(),
-        }
+        PredictedMention { doc: doc.into(), start, end, kind: kind.into(), entity: entity.into() }
     }
 }
 
@@ -407,11 +395,7 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(s, "documents: {}", self.documents);
         if !self.missing_documents.is_empty() {
-            let _ = writeln!(
-                s,
-                "missing from predictions: {}",
-                self.missing_documents.join(", ")
-            );
+            let _ = writeln!(s, "missing from predictions: {}", self.missing_documents.join(", "));
         }
         for (name, scores) in [("strict", &self.strict), ("partial", &self.partial)] {
             let _ = writeln!(

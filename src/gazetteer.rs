@@ -231,7 +231,8 @@ pub struct Gazetteer {
     by_id: HashMap<String, usize>,
 }
 
-const COLUMNS: [&str; 8] = ["id", "type", "name_ar", "name_en", "aliases", "qid", "flags", "parent"];
+const COLUMNS: [&str; 8] =
+    ["id", "type", "name_ar", "name_en", "aliases", "qid", "flags", "parent"];
 
 impl Gazetteer {
     /// An empty gazetteer.
@@ -423,7 +424,10 @@ fn parse_header(file: &str, line: usize, text: &str) -> Result<Columns> {
             return Err(Error::gazetteer(
                 file,
                 line,
-                format!("unknown column {name:?} in the header: known columns are {}", COLUMNS.join(", ")),
+                format!(
+                    "unknown column {name:?} in the header: known columns are {}",
+                    COLUMNS.join(", ")
+                ),
             ));
         };
         if index[k].is_some() {
@@ -437,7 +441,9 @@ fn parse_header(file: &str, line: usize, text: &str) -> Result<Columns> {
             return Err(Error::gazetteer(
                 file,
                 line,
-                format!("missing column {required:?} in the header (it must name id, type and name_ar)"),
+                format!(
+                    "missing column {required:?} in the header (it must name id, type and name_ar)"
+                ),
             ));
         }
     }
@@ -488,8 +494,8 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
                  too much: remove it"
             )));
         }
-        let first = folded.chars().next().map_or(false, crate::chars::is_word_char);
-        let last = folded.chars().next_back().map_or(false, crate::chars::is_word_char);
+        let first = folded.chars().next().is_some_and(crate::chars::is_word_char);
+        let last = folded.chars().next_back().is_some_and(crate::chars::is_word_char);
         if !first || !last {
             return Err(err(format!(
                 "{what} {text:?} of entity {id:?} must begin and end with a letter or digit"
@@ -512,7 +518,9 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
     }
     let name_ar = get(2);
     if name_ar.starts_with('~') {
-        return Err(err("the canonical name cannot be marked risky with '~': use the risky flag".into()));
+        return Err(err(
+            "the canonical name cannot be marked risky with '~': use the risky flag".into()
+        ));
     }
     add_name(name_ar, true, risky)?;
     let aliases = get(4);
@@ -522,9 +530,9 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
         }
     }
     let qid = get(5);
-    if !qid.is_empty()
-        && !(qid.len() > 1 && qid.starts_with('Q') && qid[1..].bytes().all(|b| b.is_ascii_digit()))
-    {
+    let qid_ok =
+        qid.len() > 1 && qid.starts_with('Q') && qid[1..].bytes().all(|b| b.is_ascii_digit());
+    if !qid.is_empty() && !qid_ok {
         return Err(err(format!("invalid Wikidata QID {qid:?}: expected Q followed by digits")));
     }
     let parent = get(7);

@@ -136,8 +136,9 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|e| e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+    err.chain().any(|e| {
+        e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -213,8 +214,8 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
         paths.push(PathBuf::from("-"));
     }
     for path in &paths {
-        let ok = path == Path::new("-")
-            || path.extension().is_some_and(|x| x == "txt" || x == "jsonl");
+        let ok =
+            path == Path::new("-") || path.extension().is_some_and(|x| x == "txt" || x == "jsonl");
         if !ok {
             bail!(
                 "{}: unsupported input: expected a .txt or .jsonl file, or - for standard input",
@@ -276,7 +277,8 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
             }
         } else {
             let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
-            let id = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+            let id =
+                path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
             batch_bytes += bytes.len();
             batch.push(Job::Text { file: path.clone(), id, bytes });
             if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
@@ -287,9 +289,10 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     }
     flush(&mut batch, &mut out)?;
     out.flush()?;
-    drop(flush);
     if errors > 0 {
-        eprintln!("alam: {errors} record(s) could not be tagged: see the error records in the output");
+        eprintln!(
+            "alam: {errors} record(s) could not be tagged: see the error records in the output"
+        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -316,7 +319,12 @@ fn tag_job(extractor: &Extractor, job: &Job) -> (String, bool) {
                 return error_line(file, Some(*line), None, "invalid UTF-8".into());
             };
             if text.trim().is_empty() {
-                return error_line(file, Some(*line), None, "empty line: expected a JSON record".into());
+                return error_line(
+                    file,
+                    Some(*line),
+                    None,
+                    "empty line: expected a JSON record".into(),
+                );
             }
             let record: Value = match serde_json::from_str(text) {
                 Ok(v) => v,
@@ -328,7 +336,9 @@ fn tag_job(extractor: &Extractor, job: &Job) -> (String, bool) {
             let id = map.get("id").cloned().unwrap_or_else(|| Value::from(*line));
             match map.get("text") {
                 Some(Value::String(text)) => tag_text(extractor, &id, text, file, Some(*line)),
-                Some(_) => error_line(file, Some(*line), Some(&id), "\"text\" is not a string".into()),
+                Some(_) => {
+                    error_line(file, Some(*line), Some(&id), "\"text\" is not a string".into())
+                }
                 None => error_line(file, Some(*line), Some(&id), "missing \"text\" field".into()),
             }
         }
@@ -346,13 +356,21 @@ fn tag_text(
         Ok(mentions) => {
             let entities = mentions.iter().map(|m| m.to_record(text)).collect();
             let out = DocOut { id, entities };
-            (serde_json::to_string(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")), false)
+            (
+                serde_json::to_string(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
+                false,
+            )
         }
         Err(e) => error_line(file, line, Some(id), e.to_string()),
     }
 }
 
-fn error_line(file: Option<String>, line: Option<usize>, id: Option<&Value>, error: String) -> (String, bool) {
+fn error_line(
+    file: Option<String>,
+    line: Option<usize>,
+    id: Option<&Value>,
+    error: String,
+) -> (String, bool) {
     let out = ErrorOut { file, line, id, error };
     (serde_json::to_string(&out).unwrap_or_else(|_| "{\"error\":\"unserializable\"}".into()), true)
 }
@@ -412,7 +430,8 @@ fn check(paths: &[PathBuf], with_default: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let mut all = if with_default { Gazetteer::embedded()? } else { Gazetteer::new() };
-    let together = paths.iter().try_for_each(|p| all.add_file(p)).and_then(|()| all.check_parents());
+    let together =
+        paths.iter().try_for_each(|p| all.add_file(p)).and_then(|()| all.check_parents());
     if let Err(e) = together {
         println!("{e}");
         return Ok(ExitCode::from(1));

@@ -134,14 +134,28 @@ impl Matcher {
             let pattern = &self.patterns[id as usize];
             if !pattern.plain.is_empty() {
                 if let Some((clitic, token)) = name_start(text, start) {
-                    out.push(Candidate { token, start, end, pattern: id, contracted: false, clitic });
+                    out.push(Candidate {
+                        token,
+                        start,
+                        end,
+                        pattern: id,
+                        contracted: false,
+                        clitic,
+                    });
                 }
             }
             if !pattern.contracted.is_empty() {
                 // للجزائر: the run before لجزائر must end in ل (ل, ول, فل).
                 if let Some((clitic, token)) = clitic_before(text, start) {
                     if clitic.ends_with('ل') {
-                        out.push(Candidate { token, start, end, pattern: id, contracted: true, clitic });
+                        out.push(Candidate {
+                            token,
+                            start,
+                            end,
+                            pattern: id,
+                            contracted: true,
+                            clitic,
+                        });
                     }
                 }
             }

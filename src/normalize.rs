@@ -345,15 +345,21 @@ mod tests {
             ("persian digits", "۲۰۲۵", "2025", |o| o.digits = false),
             ("zwnj", "فاغ\u{200C}نر", "فاغنر", |o| o.invisible = false),
             ("zwj", "فاغ\u{200D}نر", "فاغنر", |o| o.invisible = false),
-            ("lrm rlm alm", "\u{200E}مالي\u{200F}\u{061C}", "مالي", |o| o.invisible = false),
+            ("lrm rlm alm", "\u{200E}مالي\u{200F}\u{061C}", "مالي", |o| {
+                o.invisible = false
+            }),
             ("bom", "\u{FEFF}مالي", "مالي", |o| o.invisible = false),
             ("soft hyphen", "ما\u{00AD}لي", "مالي", |o| o.invisible = false),
             ("bidi isolates", "\u{2067}مالي\u{2069}", "مالي", |o| o.invisible = false),
             ("latin case", "T-72B3", "t-72b3", |o| o.latin_case = false),
             ("non-breaking hyphen", "BTR\u{2011}82A", "btr-82a", |o| o.dashes = false),
             ("minus sign", "a\u{2212}b", "a-b", |o| o.dashes = false),
-            ("nbsp", "بوركينا\u{00A0}فاسو", "بوركينا فاسو", |o| o.spaces = false),
-            ("line break and tab", "بوركينا\n\t فاسو", "بوركينا فاسو", |o| o.spaces = false),
+            ("nbsp", "بوركينا\u{00A0}فاسو", "بوركينا فاسو", |o| {
+                o.spaces = false
+            }),
+            ("line break and tab", "بوركينا\n\t فاسو", "بوركينا فاسو", |o| {
+                o.spaces = false
+            }),
             ("thin spaces", "a\u{2009}\u{202F}b", "a b", |o| o.spaces = false),
         ];
         for (name, input, expected, off) in rows {
