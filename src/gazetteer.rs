@@ -213,16 +213,8 @@ impl fmt::Display for Conflict {
     }
 }
 
-/// The default gazetteer files, embedded in the binary: `(file name, contents)`.
-const DEFAULT_FILES: [(&str, &str); 7] = [
-    ("gazetteers/event.tsv", include_str!("../gazetteers/event.tsv")),
-    ("gazetteers/gpe.tsv", include_str!("../gazetteers/gpe.tsv")),
-    ("gazetteers/loc.tsv", include_str!("../gazetteers/loc.tsv")),
-    ("gazetteers/norp.tsv", include_str!("../gazetteers/norp.tsv")),
-    ("gazetteers/org.tsv", include_str!("../gazetteers/org.tsv")),
-    ("gazetteers/per.tsv", include_str!("../gazetteers/per.tsv")),
-    ("gazetteers/product.tsv", include_str!("../gazetteers/product.tsv")),
-];
+// DEFAULT_FILES: every gazetteers/*.tsv, embedded by build.rs.
+include!(concat!(env!("OUT_DIR"), "/default_gazetteer.rs"));
 
 /// A set of entities with unique ids, loaded from one or more TSV files.
 #[derive(Clone, Debug, Default)]
@@ -246,7 +238,7 @@ impl Gazetteer {
     /// Fails only if the shipped data is broken, which the test suite rules out.
     pub fn embedded() -> Result<Gazetteer> {
         let mut gazetteer = Gazetteer::new();
-        for (file, data) in DEFAULT_FILES {
+        for &(file, data) in DEFAULT_FILES {
             gazetteer.add_tsv(file, data)?;
         }
         gazetteer.check_parents()?;
