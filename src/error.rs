@@ -36,6 +36,13 @@ pub enum ErrorKind {
         /// What is wrong.
         message: String,
     },
+    /// An input cannot be used: unsupported kind, missing.
+    Input {
+        /// The input path.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A text is longer than the extractor can address (offsets are kept as `u32`).
     TextTooLarge {
         /// The length of the text in bytes.
@@ -70,6 +77,10 @@ impl Error {
         }
     }
 
+    pub(crate) fn input(path: &std::path::Path, message: impl Into<String>) -> Error {
+        Error { kind: ErrorKind::Input { path: path.to_path_buf(), message: message.into() } }
+    }
+
     pub(crate) fn text_too_large(len: usize) -> Error {
         Error { kind: ErrorKind::TextTooLarge { len } }
     }
@@ -90,6 +101,7 @@ impl fmt::Display for Error {
                 write!(f, "{}: {}", path.display(), source)
             }
             ErrorKind::Io { path: None, source } => write!(f, "{source}"),
+            ErrorKind::Input { path, message } => write!(f, "{}: {message}", path.display()),
             ErrorKind::Gazetteer { file, line: 0, message }
             | ErrorKind::Eval { file, line: 0, message } => write!(f, "{file}: {message}"),
             ErrorKind::Gazetteer { file, line, message }

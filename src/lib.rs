@@ -71,10 +71,12 @@ longest-wins rule. [`ExtractorBuilder::require_context`] turns this off.
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod batch;
 mod chars;
 mod error;
 pub mod eval;
 mod extractor;
+pub mod format;
 mod gazetteer;
 mod matcher;
 mod normalize;

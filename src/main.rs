@@ -1,17 +1,16 @@
 //! The `alam` command line: a thin layer over the library. Flags are parsed here, the work is
 //! done by `alam::Extractor`, and library errors become messages and exit codes.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use rayon::prelude::*;
-use serde::Serialize;
-use serde_json::Value;
+use indicatif::{ProgressBar, ProgressStyle};
 
+use alam::batch::{self, Format, JsonlSink, Stats, TagOptions};
+use alam::format::{BratSink, ConllSink};
 use alam::{Extractor, Gazetteer};
 
 const AFTER_HELP: &str = "\
@@ -66,7 +65,9 @@ struct GazetteerArgs {
 
 #[derive(Args)]
 struct TagArgs {
-    /// Input files (.txt or .jsonl); `-` or nothing reads JSONL from standard input.
+    /// Inputs: .txt files (one document each), .jsonl files (one document per line), either
+    /// optionally compressed (.gz, .zst), directories (searched recursively, sorted), and `-`
+    /// for JSONL on standard input (the default when no path is given).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     #[command(flatten)]
@@ -74,9 +75,51 @@ struct TagArgs {
     /// Count risky names (short names, bare surnames) even without context.
     #[arg(long)]
     keep_risky: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores). The output is the same for any number.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// The JSONL field that holds the text.
+    #[arg(long, value_name = "NAME", default_value = "text")]
+    text_field: String,
+    /// The JSONL field that holds the document id (a record without it gets its line number).
+    #[arg(long, value_name = "NAME", default_value = "id")]
+    id_field: String,
+    /// Output format: jsonl (one line per document), brat (<id>.txt and <id>.ann per document
+    /// into the --output directory), conll (one token per line with BIO tags).
+    #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
+    format: FormatArg,
+    /// Write to this file instead of standard output (through a temporary file renamed at the
+    /// end, so a killed run never leaves a file that looks complete); with --format brat, the
+    /// directory to write into.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// No progress bar and no summary on standard error.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Write the run's statistics (documents, errors, mentions per type, MB/s) as JSON here.
+    #[arg(long, value_name = "PATH")]
+    stats: Option<PathBuf>,
+    /// Tag only the records whose position (0-based, over all inputs) modulo N is I, so that N
+    /// machines can split a dump: `--shard 0/3`, `--shard 1/3`, `--shard 2/3`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    Jsonl,
+    Brat,
+    Conll,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("expected I/N such as 0/3, got {s:?}"))?;
+    let i: u64 = i.trim().parse().map_err(|_| format!("shard index {i:?} is not a number"))?;
+    let n: u64 = n.trim().parse().map_err(|_| format!("shard count {n:?} is not a number"))?;
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n} is out of range: need 0 <= I < N"));
+    }
+    Ok((i, n))
 }
 
 #[derive(Subcommand)]
@@ -170,209 +213,162 @@ fn load_gazetteer(args: &GazetteerArgs) -> anyhow::Result<Gazetteer> {
     Ok(gazetteer)
 }
 
-/// One unit of input: a whole .txt document, or one JSONL line.
-enum Job {
-    Text { file: PathBuf, id: String, bytes: Vec<u8> },
-    Line { file: Option<PathBuf>, line: usize, bytes: Vec<u8> },
-}
-
-#[derive(Serialize)]
-struct DocOut<'a> {
-    id: &'a Value,
-    entities: Vec<alam::MentionRecord<'a>>,
-}
-
-#[derive(Serialize)]
-struct ErrorOut<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a Value>,
-    error: String,
-}
-
-/// Input records per parallel batch: enough to keep the cores busy, small enough to bound memory.
-const BATCH_RECORDS: usize = 1024;
-const BATCH_BYTES: usize = 8 << 20;
-
 fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
+    let threads = match args.threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let format = match args.format {
+        FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Brat => Format::Brat,
+        FormatArg::Conll => Format::Conll,
+    };
+    if format == Format::Brat && args.output.is_none() {
+        bail!("--format brat writes one .txt and one .ann file per document: give the directory with --output DIR");
+    }
     let gazetteer = load_gazetteer(&args.gazetteer)?;
     let extractor = Extractor::builder().require_context(!args.keep_risky).build(gazetteer)?;
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().context("cannot start the worker threads")?;
-
     let mut paths = args.paths;
     if paths.is_empty() {
         paths.push(PathBuf::from("-"));
     }
-    for path in &paths {
-        let ok =
-            path == Path::new("-") || path.extension().is_some_and(|x| x == "txt" || x == "jsonl");
-        if !ok {
-            bail!(
-                "{}: unsupported input: expected a .txt or .jsonl file, or - for standard input",
-                path.display()
+    let (inputs, skipped) = batch::expand_paths(&paths)?;
+    if !skipped.is_empty() && !args.quiet {
+        let shown: Vec<String> = skipped.iter().take(3).map(|p| p.display().to_string()).collect();
+        let more = if skipped.len() > 3 {
+            format!(" and {} more", skipped.len() - 3)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "alam: skipping {} file(s) in the given directories that are not .txt or .jsonl (.gz, .zst): {}{more}",
+            skipped.len(),
+            shown.join(", ")
+        );
+    }
+    let mut options = TagOptions::default();
+    options.text_field = args.text_field;
+    options.id_field = args.id_field;
+    options.format = format;
+    options.shard = args.shard;
+
+    let progress = (!args.quiet && io::stderr().is_terminal()).then(|| progress_bar(&inputs));
+    let report = |done: u64, bytes: u64| {
+        if let Some(bar) = &progress {
+            bar.set_message(format!("{done} documents, {:.1} MB", bytes as f64 / 1e6));
+            if bar.length().is_some() {
+                bar.set_position(bytes);
+            } else {
+                bar.tick();
+            }
+        }
+    };
+    let on_error = |quiet: bool| -> alam::format::ErrorCallback {
+        Box::new(move |message: &str| {
+            if !quiet {
+                eprintln!("alam: record not tagged: {message}");
+            }
+        })
+    };
+
+    let mut temp: Option<(tempfile::NamedTempFile, PathBuf)> = None;
+    let result = match (format, &args.output) {
+        (Format::Brat, Some(dir)) => {
+            let mut sink = BratSink::new(dir.clone(), on_error(args.quiet)).with_context(|| {
+                format!("{}: cannot create the output directory", dir.display())
+            })?;
+            batch::tag_inputs(&extractor, inputs, &options, threads, &mut sink, Some(&report))
+        }
+        (_, Some(path)) => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let file = tempfile::Builder::new()
+                .prefix(".alam-partial-")
+                .tempfile_in(dir)
+                .with_context(|| {
+                    format!("{}: cannot create a temporary file next to the output", dir.display())
+                })?;
+            let writer = file.as_file().try_clone()?;
+            temp = Some((file, path.clone()));
+            run_stream(&extractor, inputs, &options, threads, writer, args.quiet, &report)
+        }
+        (_, None) => {
+            run_stream(&extractor, inputs, &options, threads, io::stdout(), args.quiet, &report)
+        }
+    };
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let stats = result?;
+    if let Some((file, path)) = temp {
+        file.persist(&path)
+            .with_context(|| format!("{}: cannot move the output into place", path.display()))?;
+    }
+    if !args.quiet {
+        eprintln!("alam: {}", stats.summary());
+    }
+    if let Some(path) = &args.stats {
+        let json = serde_json::to_string_pretty(&stats)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("{}: cannot write the statistics", path.display()))?;
+    }
+    if stats.errors > 0 {
+        if !args.quiet {
+            eprintln!(
+                "alam: {} record(s) could not be tagged: see the error records",
+                stats.errors
             );
         }
-        if path != Path::new("-") && !path.is_file() {
-            bail!("{}: no such file", path.display());
-        }
-    }
-
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut errors = 0usize;
-    let mut batch: Vec<Job> = Vec::new();
-    let mut batch_bytes = 0usize;
-    let mut flush = |batch: &mut Vec<Job>, out: &mut BufWriter<_>| -> anyhow::Result<()> {
-        let lines: Vec<(String, bool)> =
-            pool.install(|| batch.par_iter().map(|job| tag_job(&extractor, job)).collect());
-        for (line, is_error) in lines {
-            errors += usize::from(is_error);
-            out.write_all(line.as_bytes())?;
-            out.write_all(b"\n")?;
-        }
-        batch.clear();
-        Ok(())
-    };
-    for path in &paths {
-        if path == Path::new("-") || path.extension().is_some_and(|x| x == "jsonl") {
-            let (reader, file): (Box<dyn Read>, Option<PathBuf>) = if path == Path::new("-") {
-                (Box::new(io::stdin().lock()), None)
-            } else {
-                let f = File::open(path).with_context(|| format!("{}", path.display()))?;
-                (Box::new(f), Some(path.clone()))
-            };
-            let mut reader = BufReader::with_capacity(1 << 16, reader);
-            let mut line = 0usize;
-            loop {
-                let mut bytes = Vec::new();
-                let n = reader.read_until(b'\n', &mut bytes).with_context(|| {
-                    format!("{}: read error after line {line}", display(file.as_deref()))
-                })?;
-                if n == 0 {
-                    break;
-                }
-                line += 1;
-                if bytes.last() == Some(&b'\n') {
-                    bytes.pop();
-                    if bytes.last() == Some(&b'\r') {
-                        bytes.pop();
-                    }
-                }
-                batch_bytes += bytes.len();
-                batch.push(Job::Line { file: file.clone(), line, bytes });
-                if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
-                    flush(&mut batch, &mut out)?;
-                    batch_bytes = 0;
-                }
-            }
-        } else {
-            let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
-            let id =
-                path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-            batch_bytes += bytes.len();
-            batch.push(Job::Text { file: path.clone(), id, bytes });
-            if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
-                flush(&mut batch, &mut out)?;
-                batch_bytes = 0;
-            }
-        }
-    }
-    flush(&mut batch, &mut out)?;
-    out.flush()?;
-    if errors > 0 {
-        eprintln!(
-            "alam: {errors} record(s) could not be tagged: see the error records in the output"
-        );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn display(file: Option<&Path>) -> String {
-    file.map_or_else(|| "<stdin>".to_string(), |p| p.display().to_string())
-}
-
-/// Tags one job and returns its output line and whether it is an error record.
-fn tag_job(extractor: &Extractor, job: &Job) -> (String, bool) {
-    match job {
-        Job::Text { file, id, bytes } => {
-            let id = Value::String(id.clone());
-            let file = Some(file.display().to_string());
-            match std::str::from_utf8(bytes) {
-                Ok(text) => tag_text(extractor, &id, text, file, None),
-                Err(e) => error_line(file, None, Some(&id), format!("invalid UTF-8: {e}")),
-            }
-        }
-        Job::Line { file, line, bytes } => {
-            let file = file.as_ref().map(|p| p.display().to_string());
-            let Ok(text) = std::str::from_utf8(bytes) else {
-                return error_line(file, Some(*line), None, "invalid UTF-8".into());
-            };
-            if text.trim().is_empty() {
-                return error_line(
-                    file,
-                    Some(*line),
-                    None,
-                    "empty line: expected a JSON record".into(),
-                );
-            }
-            let record: Value = match serde_json::from_str(text) {
-                Ok(v) => v,
-                Err(e) => return error_line(file, Some(*line), None, format!("invalid JSON: {e}")),
-            };
-            let Value::Object(map) = &record else {
-                return error_line(file, Some(*line), None, "expected a JSON object".into());
-            };
-            let id = map.get("id").cloned().unwrap_or_else(|| Value::from(*line));
-            match map.get("text") {
-                Some(Value::String(text)) => tag_text(extractor, &id, text, file, Some(*line)),
-                Some(_) => {
-                    error_line(file, Some(*line), Some(&id), "\"text\" is not a string".into())
-                }
-                None => error_line(file, Some(*line), Some(&id), "missing \"text\" field".into()),
-            }
-        }
-    }
-}
-
-fn tag_text(
+/// Tags into a stream: JSONL or CoNLL.
+fn run_stream<W: Write + Send>(
     extractor: &Extractor,
-    id: &Value,
-    text: &str,
-    file: Option<String>,
-    line: Option<usize>,
-) -> (String, bool) {
-    match extractor.extract(text) {
-        Ok(mentions) => {
-            let entities = mentions.iter().map(|m| m.to_record(text)).collect();
-            let out = DocOut { id, entities };
-            (
-                serde_json::to_string(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")),
-                false,
-            )
-        }
-        Err(e) => error_line(file, line, Some(id), e.to_string()),
+    inputs: Vec<batch::Input>,
+    options: &TagOptions,
+    threads: usize,
+    out: W,
+    quiet: bool,
+    report: &(dyn Fn(u64, u64) + Sync),
+) -> alam::Result<Stats> {
+    if options.format == Format::Conll {
+        let on_error: alam::format::ErrorCallback = Box::new(move |message: &str| {
+            if !quiet {
+                eprintln!("alam: record not tagged: {message}");
+            }
+        });
+        let mut sink = ConllSink::new(out, on_error);
+        batch::tag_inputs(extractor, inputs, options, threads, &mut sink, Some(report))
+    } else {
+        let mut sink = JsonlSink::new(out);
+        batch::tag_inputs(extractor, inputs, options, threads, &mut sink, Some(report))
     }
 }
 
-fn error_line(
-    file: Option<String>,
-    line: Option<usize>,
-    id: Option<&Value>,
-    error: String,
-) -> (String, bool) {
-    let out = ErrorOut { file, line, id, error };
-    (serde_json::to_string(&out).unwrap_or_else(|_| "{\"error\":\"unserializable\"}".into()), true)
+fn progress_bar(inputs: &[batch::Input]) -> ProgressBar {
+    let sizes: Option<u64> = inputs.iter().map(|i| i.file_size()).sum();
+    let compressed = inputs.iter().any(|i| i.name().ends_with(".gz") || i.name().ends_with(".zst"));
+    match sizes {
+        Some(total) if !compressed => {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        }
+        _ => {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar
+        }
+    }
 }
 
 fn names(args: &GazetteerArgs, normalized: bool, long: bool) -> anyhow::Result<ExitCode> {

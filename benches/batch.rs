@@ -1,0 +1,92 @@
+//! The batch path (JSONL in, JSONL out) on real news at 1 and 2 threads, in MB/s of input.
+//!
+//! Reads `../shared/data/saudinewsnet/saudinewsnet.txt.gz` (non-commercial license: never copied
+//! into the project); when it is absent, the benchmark says so and falls back to the seed
+//! articles repeated, so the numbers still mean something.
+
+use std::hint::black_box;
+use std::io::{Cursor, Read};
+use std::path::Path;
+use std::time::Duration;
+
+use alam::batch::{tag_inputs, Input, JsonlSink, TagOptions};
+use alam::{Extractor, Gazetteer};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+/// About this many bytes of JSONL input.
+const TARGET: usize = 16 << 20;
+
+fn corpus() -> (String, Vec<u8>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/saudinewsnet/saudinewsnet.txt.gz");
+    let articles: Vec<String> = match std::fs::File::open(&path) {
+        Ok(file) => {
+            let mut text = String::new();
+            let mut reader = flate2::read::GzDecoder::new(file).take(TARGET as u64 + (1 << 20));
+            let _ = reader.read_to_string(&mut text);
+            text.split("\n\n").map(str::to_string).collect()
+        }
+        Err(e) => {
+            eprintln!(
+                "skipping saudinewsnet ({}: {e}); using the seed articles repeated",
+                path.display()
+            );
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+            let mut seeds: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+                .map(|p| std::fs::read_to_string(p).unwrap())
+                .collect();
+            seeds.sort();
+            seeds.iter().cycle().take(2000).cloned().collect()
+        }
+    };
+    let mut jsonl = Vec::with_capacity(TARGET + (1 << 20));
+    for (i, text) in articles.iter().enumerate() {
+        if jsonl.len() >= TARGET {
+            break;
+        }
+        serde_json::to_writer(&mut jsonl, &serde_json::json!({"id": i, "text": text})).unwrap();
+        jsonl.push(b'\n');
+    }
+    let name = if path.exists() { "saudinewsnet_16mb" } else { "seeds_repeated" };
+    (name.to_string(), jsonl)
+}
+
+fn bench(c: &mut Criterion) {
+    let extractor = Extractor::new(Gazetteer::embedded().unwrap()).unwrap();
+    let (name, jsonl) = corpus();
+    let mut group = c.benchmark_group("batch");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Bytes(jsonl.len() as u64));
+    for threads in [1usize, 2] {
+        group.bench_with_input(
+            BenchmarkId::new(format!("{name}/threads"), threads),
+            &threads,
+            |b, &threads| {
+                b.iter(|| {
+                    let input = Input::reader("bench", Cursor::new(jsonl.clone()));
+                    let mut sink = JsonlSink::new(std::io::sink());
+                    let stats = tag_inputs(
+                        &extractor,
+                        vec![input],
+                        &TagOptions::default(),
+                        threads,
+                        &mut sink,
+                        None,
+                    )
+                    .unwrap();
+                    black_box(stats.documents)
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,679 @@
+//! Batch tagging of large dumps: streaming, parallel, ordered, with no record lost.
+//!
+//! A reader thread cuts the inputs into bounded batches of records; each batch is tagged on a
+//! local rayon pool with `par_iter().map().collect()` (which keeps order) and the rendered output
+//! goes to a writer thread. Memory stays flat: at most a few batches are alive at once, whatever
+//! the size of the dump. Every input record yields exactly one output (a tagged document or an
+//! error record in its place); records of other shards are skipped and counted.
+//!
+//! ```
+//! use alam::batch::{tag_inputs, Input, JsonlSink, TagOptions};
+//! use alam::{Extractor, Gazetteer};
+//!
+//! let extractor = Extractor::new(Gazetteer::embedded()?)?;
+//! let input = "{\"id\": 1, \"text\": \"وصل الوفد إلى باماكو\"}\nnot json\n";
+//! let inputs = vec![Input::reader("memory", std::io::Cursor::new(input))];
+//! let mut out = Vec::new();
+//! let stats = tag_inputs(&extractor, inputs, &TagOptions::default(), 1, &mut JsonlSink::new(&mut out), None)?;
+//! assert_eq!((stats.documents, stats.errors), (1, 1));
+//! let lines: Vec<&str> = std::str::from_utf8(&out).unwrap().lines().collect();
+//! assert!(lines[0].contains("\"entity\":\"bamako\""));
+//! assert!(lines[1].starts_with("{\"file\":\"memory\",\"line\":2,"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::extractor::{Extractor, Mention, MentionRecord};
+use crate::format;
+
+/// Output formats of [`tag_inputs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// One JSON line per document: `{"id", "entities": [...]}`.
+    #[default]
+    Jsonl,
+    /// brat standoff: `<id>.txt` and `<id>.ann` per document.
+    Brat,
+    /// CoNLL: one token per line with its byte offsets and BIO tag, `-DOCSTART-` per document.
+    Conll,
+}
+
+/// Options of a batch run.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TagOptions {
+    /// The JSONL field that holds the text (default `text`).
+    pub text_field: String,
+    /// The JSONL field that holds the id (default `id`); a record without it gets its line number.
+    pub id_field: String,
+    /// The output format.
+    pub format: Format,
+    /// `Some((i, n))`: tag only the records whose position (0-based, counted over all inputs)
+    /// modulo `n` is `i`.
+    pub shard: Option<(u64, u64)>,
+    /// The most records in one batch.
+    pub batch_records: usize,
+    /// The most input bytes in one batch (a single larger record makes a batch of its own).
+    pub batch_bytes: usize,
+}
+
+impl Default for TagOptions {
+    fn default() -> Self {
+        TagOptions {
+            text_field: "text".into(),
+            id_field: "id".into(),
+            format: Format::Jsonl,
+            shard: None,
+            batch_records: 1024,
+            batch_bytes: 4 << 20,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Documents tagged.
+    pub documents: u64,
+    /// Records that could not be tagged (each has an error record).
+    pub errors: u64,
+    /// Records left to other shards.
+    pub skipped: u64,
+    /// Mentions per entity type.
+    pub mentions: BTreeMap<String, u64>,
+    /// Input bytes (uncompressed) of the records of this shard.
+    pub bytes: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Input megabytes (10^6 bytes) per second.
+    pub mb_per_second: f64,
+}
+
+impl Stats {
+    /// The one-line summary `alam tag` prints at the end.
+    pub fn summary(&self) -> String {
+        let mentions: u64 = self.mentions.values().sum();
+        let per_type: Vec<String> = self.mentions.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let mut s = format!(
+            "{} documents, {} errors, {} mentions ({}), {:.1} MB in {:.2} s, {:.1} MB/s",
+            self.documents,
+            self.errors,
+            mentions,
+            if per_type.is_empty() { "none".to_string() } else { per_type.join(", ") },
+            self.bytes as f64 / 1e6,
+            self.seconds,
+            self.mb_per_second
+        );
+        if self.skipped > 0 {
+            s.push_str(&format!(", {} records left to other shards", self.skipped));
+        }
+        s
+    }
+}
+
+/// One input of a run: a file (plain, `.gz` or `.zst`; `.txt` is one document, `.jsonl` one
+/// document per line), or any reader of JSONL.
+pub struct Input {
+    name: String,
+    kind: InputKind,
+}
+
+enum InputKind {
+    Path { path: PathBuf, text: bool },
+    Reader(Box<dyn Read + Send>),
+}
+
+impl Input {
+    /// A file; its kind comes from its extension (`.txt`, `.jsonl`, each optionally followed by
+    /// `.gz` or `.zst`).
+    ///
+    /// # Errors
+    /// Fails when the extension is none of these.
+    pub fn path(path: &Path) -> Result<Input> {
+        let text = match document_kind(path) {
+            Some(DocumentKind::Text) => true,
+            Some(DocumentKind::Jsonl) => false,
+            None => {
+                return Err(Error::input(
+                    path,
+                    "unsupported input: expected .txt or .jsonl, optionally .gz or .zst",
+                ))
+            }
+        };
+        Ok(Input {
+            name: path.display().to_string(),
+            kind: InputKind::Path { path: path.into(), text },
+        })
+    }
+
+    /// JSONL read from `reader` (standard input, a socket, memory); `name` names it in error
+    /// records.
+    pub fn reader(name: &str, reader: impl Read + Send + 'static) -> Input {
+        Input { name: name.to_string(), kind: InputKind::Reader(Box::new(reader)) }
+    }
+
+    /// The name used in error records.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The size on disk, when it is a file.
+    pub fn file_size(&self) -> Option<u64> {
+        match &self.kind {
+            InputKind::Path { path, .. } => std::fs::metadata(path).ok().map(|m| m.len()),
+            InputKind::Reader(_) => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DocumentKind {
+    Text,
+    Jsonl,
+}
+
+fn document_kind(path: &Path) -> Option<DocumentKind> {
+    let name = path.file_name()?.to_str()?;
+    let name = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".zst")).unwrap_or(name);
+    if name.ends_with(".txt") {
+        Some(DocumentKind::Text)
+    } else if name.ends_with(".jsonl") {
+        Some(DocumentKind::Jsonl)
+    } else {
+        None
+    }
+}
+
+/// Expands paths into inputs: files as they are, directories recursively (sorted, so runs are
+/// reproducible), `-` as standard input. Files inside directories whose extension is not an input
+/// kind are returned in the second list so the caller can say they were skipped.
+///
+/// # Errors
+/// Fails when a path does not exist, a named file has an unsupported extension, or a directory
+/// cannot be read.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<PathBuf>)> {
+    let mut inputs = Vec::new();
+    let mut skipped = Vec::new();
+    for path in paths {
+        if path == Path::new("-") {
+            inputs.push(Input::reader("<stdin>", io::stdin()));
+        } else if path.is_dir() {
+            let mut files = Vec::new();
+            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                let entry = entry.map_err(|e| {
+                    let p = e.path().unwrap_or(path).to_path_buf();
+                    Error::io(
+                        Some(p),
+                        e.into_io_error().unwrap_or_else(|| io::Error::other("loop")),
+                    )
+                })?;
+                if entry.file_type().is_file() {
+                    files.push(entry.into_path());
+                }
+            }
+            for file in files {
+                if document_kind(&file).is_some() {
+                    inputs.push(Input::path(&file)?);
+                } else {
+                    skipped.push(file);
+                }
+            }
+        } else if path.is_file() {
+            inputs.push(Input::path(path)?);
+        } else {
+            return Err(Error::input(path, "no such file or directory"));
+        }
+    }
+    Ok((inputs, skipped))
+}
+
+/// Opens a file, decompressing `.gz` and `.zst`.
+fn open(path: &Path, counter: Option<ByteCounter>) -> Result<Box<dyn Read + Send>> {
+    let file = File::open(path).map_err(|e| Error::io(Some(path.into()), e))?;
+    let raw: Box<dyn Read + Send> = match counter {
+        Some(counter) => Box::new(Counting { inner: file, counter }),
+        None => Box::new(file),
+    };
+    let name = path.to_string_lossy();
+    Ok(if name.ends_with(".gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, raw)))
+    } else if name.ends_with(".zst") {
+        Box::new(zstd::Decoder::new(raw).map_err(|e| Error::io(Some(path.into()), e))?)
+    } else {
+        raw
+    })
+}
+
+/// A callback that learns how many raw (on-disk) bytes were read.
+pub type ByteCounter = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
+struct Counting<R> {
+    inner: R,
+    counter: ByteCounter,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.counter)(n as u64);
+        Ok(n)
+    }
+}
+
+/// One record waiting to be tagged.
+struct Record {
+    input: usize,
+    line: Option<u64>,
+    body: Body,
+}
+
+enum Body {
+    /// A JSONL line, without its line end.
+    Line(Vec<u8>),
+    /// A whole `.txt` document and its id.
+    Document { id: String, bytes: Vec<u8> },
+}
+
+/// A tagged record, rendered for the sink.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The output of this record.
+    pub output: Output,
+    kinds: Vec<(&'static str, u64)>,
+    bytes: u64,
+}
+
+/// The output of one record.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Output {
+    /// A JSONL line (without the line end).
+    Jsonl(String),
+    /// A brat document.
+    Brat {
+        /// The document id, used as the file name stem (made safe by the sink).
+        id: String,
+        /// The text.
+        text: String,
+        /// The standoff annotations.
+        ann: String,
+    },
+    /// A CoNLL block, ending with a blank line.
+    Conll(String),
+    /// A record that could not be tagged.
+    Error {
+        /// The error record as a JSON line: `{"file", "line", "id", "error"}`.
+        json: String,
+        /// A message for humans: `file:line: error`.
+        message: String,
+    },
+}
+
+/// Where rendered records go, in input order.
+pub trait Sink: Send {
+    /// Writes one record's output.
+    ///
+    /// # Errors
+    /// Fails when writing fails; the run stops.
+    fn write(&mut self, output: &Output) -> io::Result<()>;
+    /// Called once after the last record.
+    ///
+    /// # Errors
+    /// Fails when flushing fails.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// Writes JSONL (documents and error records alike) to a writer.
+pub struct JsonlSink<W: Write + Send> {
+    out: io::BufWriter<W>,
+}
+
+impl<W: Write + Send> JsonlSink<W> {
+    /// A sink over `out`.
+    pub fn new(out: W) -> Self {
+        JsonlSink { out: io::BufWriter::with_capacity(1 << 16, out) }
+    }
+}
+
+impl<W: Write + Send> Sink for JsonlSink<W> {
+    fn write(&mut self, output: &Output) -> io::Result<()> {
+        match output {
+            Output::Jsonl(line) | Output::Error { json: line, .. } | Output::Conll(line) => {
+                self.out.write_all(line.as_bytes())?;
+                if !line.ends_with('\n') {
+                    self.out.write_all(b"\n")?;
+                }
+                Ok(())
+            }
+            Output::Brat { .. } => Err(io::Error::other("brat output needs a BratSink")),
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Tags every input and hands each record's output to `sink`, in input order.
+///
+/// `threads` workers tag bounded batches in parallel; the output does not depend on `threads`.
+/// `progress`, when given, is called after each batch with (documents and errors so far, input
+/// bytes so far).
+///
+/// # Errors
+/// Fails when an input cannot be opened or read, or the sink fails (a closed pipe surfaces as an
+/// I/O error of kind `BrokenPipe`). Bad records are not errors: they become error records.
+pub fn tag_inputs(
+    extractor: &Extractor,
+    inputs: Vec<Input>,
+    options: &TagOptions,
+    threads: usize,
+    sink: &mut dyn Sink,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> Result<Stats> {
+    let started = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("alam-worker-{i}"))
+        .build()
+        .map_err(|e| Error::io(None, io::Error::other(e)))?;
+    let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+    let (batch_tx, batch_rx) = sync_channel::<Vec<Record>>(2);
+    let (out_tx, out_rx) = sync_channel::<Vec<Rendered>>(2);
+    let mut stats = Stats::default();
+
+    let (read_result, write_result) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| read_batches(inputs, options, batch_tx));
+        let writer = scope.spawn(|| write_batches(out_rx, sink, progress));
+        for batch in batch_rx {
+            let rendered: Vec<Rendered> = pool.install(|| {
+                batch.par_iter().map(|r| render(extractor, options, &names, r)).collect()
+            });
+            if out_tx.send(rendered).is_err() {
+                break; // The writer stopped: its error is reported below.
+            }
+        }
+        drop(out_tx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::io(None, io::Error::other("reader panicked"))));
+        let write = writer.join().unwrap_or_else(|_| Err(io::Error::other("writer panicked")));
+        (read, write)
+    });
+    let written = write_result.map_err(|e| Error::io(None, e))?;
+    stats.skipped = read_result?;
+    stats.documents = written.documents;
+    stats.errors = written.errors;
+    stats.bytes = written.bytes;
+    stats.mentions = written.mentions;
+    stats.seconds = started.elapsed().as_secs_f64();
+    stats.mb_per_second =
+        if stats.seconds > 0.0 { stats.bytes as f64 / 1e6 / stats.seconds } else { 0.0 };
+    Ok(stats)
+}
+
+/// Reads every input into batches; returns the number of records left to other shards.
+fn read_batches(
+    inputs: Vec<Input>,
+    options: &TagOptions,
+    tx: SyncSender<Vec<Record>>,
+) -> Result<u64> {
+    let mut position = 0u64;
+    let mut skipped = 0u64;
+    let mut batch: Vec<Record> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let in_shard = |position: u64| match options.shard {
+        Some((i, n)) => position % n == i,
+        None => true,
+    };
+    let push = |record: Record, len: usize, batch: &mut Vec<Record>, batch_bytes: &mut usize| {
+        batch.push(record);
+        *batch_bytes += len;
+        if batch.len() >= options.batch_records || *batch_bytes >= options.batch_bytes {
+            *batch_bytes = 0;
+            return tx.send(std::mem::take(batch)).is_ok();
+        }
+        true
+    };
+    for (index, input) in inputs.into_iter().enumerate() {
+        match input.kind {
+            InputKind::Path { path, text: true } => {
+                let keep = in_shard(position);
+                position += 1;
+                if !keep {
+                    skipped += 1;
+                    continue;
+                }
+                let mut bytes = Vec::new();
+                open(&path, None)?
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::io(Some(path.clone()), e))?;
+                let id = text_id(&path);
+                let len = bytes.len();
+                let record =
+                    Record { input: index, line: None, body: Body::Document { id, bytes } };
+                if !push(record, len, &mut batch, &mut batch_bytes) {
+                    return Ok(skipped);
+                }
+            }
+            kind => {
+                let (reader, path) = match kind {
+                    InputKind::Path { path, .. } => (open(&path, None)?, Some(path)),
+                    InputKind::Reader(reader) => (reader, None),
+                };
+                let mut reader = BufReader::with_capacity(1 << 16, reader);
+                let mut line = 0u64;
+                loop {
+                    let mut bytes = Vec::new();
+                    let n = reader.read_until(b'\n', &mut bytes).map_err(|e| {
+                        let what =
+                            io::Error::new(e.kind(), format!("read error after line {line}: {e}"));
+                        Error::io(path.clone().or_else(|| Some(PathBuf::from(&input.name))), what)
+                    })?;
+                    if n == 0 {
+                        break;
+                    }
+                    line += 1;
+                    let keep = in_shard(position);
+                    position += 1;
+                    if !keep {
+                        skipped += 1;
+                        continue;
+                    }
+                    if bytes.last() == Some(&b'\n') {
+                        bytes.pop();
+                        if bytes.last() == Some(&b'\r') {
+                            bytes.pop();
+                        }
+                    }
+                    let len = bytes.len();
+                    let record = Record { input: index, line: Some(line), body: Body::Line(bytes) };
+                    if !push(record, len, &mut batch, &mut batch_bytes) {
+                        return Ok(skipped);
+                    }
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    Ok(skipped)
+}
+
+/// The id of a `.txt` document: its file name without the extensions.
+fn text_id(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".zst")).unwrap_or(&name);
+    name.strip_suffix(".txt").unwrap_or(name).to_string()
+}
+
+struct Written {
+    documents: u64,
+    errors: u64,
+    bytes: u64,
+    mentions: BTreeMap<String, u64>,
+}
+
+fn write_batches(
+    rx: Receiver<Vec<Rendered>>,
+    sink: &mut dyn Sink,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> io::Result<Written> {
+    let mut w = Written { documents: 0, errors: 0, bytes: 0, mentions: BTreeMap::new() };
+    for batch in rx {
+        for r in &batch {
+            sink.write(&r.output)?;
+            if matches!(r.output, Output::Error { .. }) {
+                w.errors += 1;
+            } else {
+                w.documents += 1;
+            }
+            w.bytes += r.bytes;
+            for (kind, n) in &r.kinds {
+                *w.mentions.entry((*kind).to_string()).or_default() += n;
+            }
+        }
+        if let Some(progress) = progress {
+            progress(w.documents + w.errors, w.bytes);
+        }
+    }
+    sink.finish()?;
+    Ok(w)
+}
+
+#[derive(Serialize)]
+struct DocRecord<'a> {
+    id: &'a Value,
+    entities: Vec<MentionRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct ErrorRecord<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a Value>,
+    error: &'a str,
+}
+
+/// Tags one record and renders it in the requested format.
+fn render(
+    extractor: &Extractor,
+    options: &TagOptions,
+    names: &[String],
+    record: &Record,
+) -> Rendered {
+    let file = names[record.input].as_str();
+    let fail = |id: Option<&Value>, error: String, bytes: usize| {
+        let json =
+            serde_json::to_string(&ErrorRecord { file, line: record.line, id, error: &error })
+                .unwrap_or_else(|_| {
+                    format!("{{\"file\":{file:?},\"error\":\"unserializable error\"}}")
+                });
+        let place = record.line.map_or_else(|| file.to_string(), |l| format!("{file}:{l}"));
+        Rendered {
+            output: Output::Error { json, message: format!("{place}: {error}") },
+            kinds: Vec::new(),
+            bytes: bytes as u64,
+        }
+    };
+    match &record.body {
+        Body::Document { id, bytes } => {
+            let id = Value::String(id.clone());
+            match std::str::from_utf8(bytes) {
+                Ok(text) => tag_one(extractor, options, &id, text)
+                    .unwrap_or_else(|e| fail(Some(&id), e, bytes.len())),
+                Err(e) => fail(Some(&id), format!("invalid UTF-8: {e}"), bytes.len()),
+            }
+        }
+        Body::Line(bytes) => {
+            let n = bytes.len();
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => return fail(None, format!("invalid UTF-8: {e}"), n),
+            };
+            if text.trim().is_empty() {
+                return fail(None, "empty line: expected a JSON record".into(), n);
+            }
+            let value: Value = match serde_json::from_str(text) {
+                Ok(v) => v,
+                Err(e) => return fail(None, format!("invalid JSON: {e}"), n),
+            };
+            let Value::Object(map) = value else {
+                return fail(None, "expected a JSON object".into(), n);
+            };
+            let id = match map.get(&options.id_field) {
+                Some(id) => id.clone(),
+                None => Value::from(record.line.unwrap_or(0)),
+            };
+            match map.get(&options.text_field) {
+                Some(Value::String(text)) => {
+                    tag_one(extractor, options, &id, text).unwrap_or_else(|e| fail(Some(&id), e, n))
+                }
+                Some(_) => {
+                    fail(Some(&id), format!("field {:?} is not a string", options.text_field), n)
+                }
+                None => fail(Some(&id), format!("missing {:?} field", options.text_field), n),
+            }
+        }
+    }
+}
+
+fn tag_one(
+    extractor: &Extractor,
+    options: &TagOptions,
+    id: &Value,
+    text: &str,
+) -> std::result::Result<Rendered, String> {
+    let mentions = extractor.extract(text).map_err(|e| e.to_string())?;
+    let kinds = count_kinds(&mentions);
+    let output = match options.format {
+        Format::Jsonl => {
+            let record =
+                DocRecord { id, entities: mentions.iter().map(|m| m.to_record(text)).collect() };
+            Output::Jsonl(serde_json::to_string(&record).map_err(|e| e.to_string())?)
+        }
+        Format::Brat => Output::Brat {
+            id: id_string(id),
+            text: text.to_string(),
+            ann: format::brat_ann(text, &mentions),
+        },
+        Format::Conll => Output::Conll(format::conll(&id_string(id), text, &mentions)),
+    };
+    Ok(Rendered { output, kinds, bytes: text.len() as u64 })
+}
+
+fn count_kinds(mentions: &[Mention<'_>]) -> Vec<(&'static str, u64)> {
+    let mut kinds: Vec<(&'static str, u64)> = Vec::new();
+    for m in mentions {
+        let k = m.kind().as_str();
+        match kinds.iter_mut().find(|(kind, _)| *kind == k) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((k, 1)),
+        }
+    }
+    kinds
+}
+
+/// A JSON id as a plain string: strings as they are, other values as JSON.
+pub fn id_string(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,407 @@
+//! Batch tagging: compressed inputs, directories, fields, formats that parse back, sharding,
+//! atomic output, killed runs, and a property test that no record is lost or reordered.
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use alam::batch::{tag_inputs, Input, JsonlSink, TagOptions};
+use alam::{Extractor, Gazetteer};
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("alam-batch-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn alam(args: &[&str], cwd: &Path) -> (i32, Vec<u8>, String) {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_alam")).args(args).current_dir(cwd).output().unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// JSONL records: every non-empty paragraph of the seed articles.
+fn seed_records() -> String {
+    let mut out = String::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("seeds"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    files.sort();
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        for (i, para) in std::fs::read_to_string(&path).unwrap().split('\n').enumerate() {
+            if !para.trim().is_empty() {
+                let record = serde_json::json!({"id": format!("{stem}_{i}"), "text": para});
+                out.push_str(&record.to_string());
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+fn lines(bytes: &[u8]) -> Vec<Value> {
+    std::str::from_utf8(bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn gz_and_zst_inputs_equal_plain_input() {
+    let dir = scratch("compressed");
+    let records = seed_records();
+    std::fs::write(dir.join("docs.jsonl"), &records).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(records.as_bytes()).unwrap();
+    std::fs::write(dir.join("docs.jsonl.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.join("docs.jsonl.zst"), zstd::encode_all(records.as_bytes(), 3).unwrap())
+        .unwrap();
+    let seed = std::fs::read(root().join("seeds/000_f63bd2125ddc3fbc.txt")).unwrap();
+    std::fs::write(dir.join("a.txt"), &seed).unwrap();
+    std::fs::write(dir.join("b.txt.zst"), zstd::encode_all(&seed[..], 3).unwrap()).unwrap();
+
+    let (code, plain, _) = alam(&["tag", "-q", "docs.jsonl"], &dir);
+    assert_eq!(code, 0);
+    assert!(lines(&plain).len() > 50);
+    for compressed in ["docs.jsonl.gz", "docs.jsonl.zst"] {
+        let (code, out, err) = alam(&["tag", "-q", compressed], &dir);
+        assert_eq!(code, 0, "{compressed}: {err}");
+        assert_eq!(out, plain, "{compressed} differs from the plain input");
+    }
+    let (_, a, _) = alam(&["tag", "-q", "a.txt"], &dir);
+    let (_, b, _) = alam(&["tag", "-q", "b.txt.zst"], &dir);
+    let (a, b) = (lines(&a), lines(&b));
+    assert_eq!(a[0]["entities"], b[0]["entities"]);
+    assert_eq!(b[0]["id"], "b", ".txt.zst ids drop both extensions");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn directories_are_searched_recursively_in_sorted_order() {
+    let dir = scratch("dirs");
+    std::fs::create_dir_all(dir.join("in/b")).unwrap();
+    std::fs::write(dir.join("in/b/z.jsonl"), "{\"id\":\"z\",\"text\":\"موسكو\"}\n").unwrap();
+    std::fs::write(dir.join("in/a.txt"), "باماكو").unwrap();
+    std::fs::write(dir.join("in/readme.md"), "not an input").unwrap();
+    let (code, out, err) = alam(&["tag", "in"], &dir);
+    assert_eq!(code, 0, "{err}");
+    let ids: Vec<Value> = lines(&out).iter().map(|l| l["id"].clone()).collect();
+    assert_eq!(ids, [Value::from("a"), Value::from("z")]);
+    assert!(err.contains("skipping 1 file"), "the skipped file is reported: {err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn text_and_id_fields_can_be_chosen() {
+    let dir = scratch("fields");
+    let input = "{\"doc\":\"d1\",\"body\":\"في باماكو\"}\n{\"body\":\"في موسكو\"}\n";
+    std::fs::write(dir.join("in.jsonl"), input).unwrap();
+    let (code, out, _) =
+        alam(&["tag", "-q", "--text-field", "body", "--id-field", "doc", "in.jsonl"], &dir);
+    assert_eq!(code, 0);
+    let out = lines(&out);
+    assert_eq!(out[0]["id"], "d1");
+    assert_eq!(out[0]["entities"][0]["entity"], "bamako");
+    assert_eq!(out[1]["id"], 2, "a record without the id field gets its line number");
+    let (code, out, _) = alam(&["tag", "-q", "in.jsonl"], &dir);
+    assert_eq!(code, 1, "the default text field is missing: error records");
+    assert_eq!(lines(&out)[0]["error"], "missing \"text\" field");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn shards_together_equal_the_whole() {
+    let dir = scratch("shards");
+    std::fs::write(dir.join("docs.jsonl"), seed_records() + "broken\n").unwrap();
+    let (_, whole, _) = alam(&["tag", "-q", "docs.jsonl"], &dir);
+    let mut parts: Vec<String> = Vec::new();
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let (code, out, _) = alam(&["tag", "-q", "--shard", &shard, "docs.jsonl"], &dir);
+        assert!(code == 0 || code == 1);
+        let text = String::from_utf8(out).unwrap();
+        // Shard i holds exactly the records at positions i, i+3, ...
+        let whole_lines: Vec<&str> = std::str::from_utf8(&whole).unwrap().lines().collect();
+        let expected: Vec<&str> = whole_lines.iter().skip(i).step_by(3).copied().collect();
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected, "shard {shard}");
+        parts.extend(text.lines().map(String::from));
+    }
+    let mut whole: Vec<String> =
+        std::str::from_utf8(&whole).unwrap().lines().map(String::from).collect();
+    whole.sort();
+    parts.sort();
+    assert_eq!(parts, whole);
+    for bad in ["3/3", "1/0", "x/2", "1"] {
+        let (code, _, err) = alam(&["tag", "--shard", bad, "docs.jsonl"], &dir);
+        assert_eq!(code, 2, "--shard {bad} must be refused: {err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Mentions of the JSONL output as (id, start, end, type, entity).
+fn jsonl_mentions(out: &[u8]) -> Vec<(String, u64, u64, String, String)> {
+    let mut all = Vec::new();
+    for line in lines(out) {
+        let id = line["id"].as_str().unwrap().to_string();
+        for e in line["entities"].as_array().unwrap() {
+            all.push((
+                id.clone(),
+                e["start"].as_u64().unwrap(),
+                e["end"].as_u64().unwrap(),
+                e["type"].as_str().unwrap().to_string(),
+                e["entity"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    all
+}
+
+#[test]
+fn conll_parses_back_to_the_same_mentions() {
+    let dir = scratch("conll");
+    std::fs::write(dir.join("docs.jsonl"), seed_records()).unwrap();
+    let (_, jsonl, _) = alam(&["tag", "-q", "docs.jsonl"], &dir);
+    let expected: Vec<(String, u64, u64, String)> =
+        jsonl_mentions(&jsonl).into_iter().map(|(id, s, e, t, _)| (id, s, e, t)).collect();
+    let (code, conll, _) = alam(&["tag", "-q", "--format", "conll", "docs.jsonl"], &dir);
+    assert_eq!(code, 0);
+    let conll = String::from_utf8(conll).unwrap();
+    let mut got: Vec<(String, u64, u64, String)> = Vec::new();
+    let mut doc = String::new();
+    let mut open: Option<(u64, u64, String)> = None;
+    let mut docs = 0;
+    let close = |open: &mut Option<(u64, u64, String)>, got: &mut Vec<_>, doc: &str| {
+        if let Some((s, e, t)) = open.take() {
+            got.push((doc.to_string(), s, e, t));
+        }
+    };
+    for line in conll.lines() {
+        if line.is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 4, "four columns: {line:?}");
+        if cols[0] == "-DOCSTART-" {
+            close(&mut open, &mut got, &doc);
+            doc = cols[1].to_string();
+            docs += 1;
+            continue;
+        }
+        let (start, end): (u64, u64) = (cols[1].parse().unwrap(), cols[2].parse().unwrap());
+        let tag = cols[3];
+        if let Some(kind) = tag.strip_prefix("B-") {
+            close(&mut open, &mut got, &doc);
+            open = Some((start, end, kind.to_string()));
+        } else if let Some(kind) = tag.strip_prefix("I-") {
+            let o = open.as_mut().expect("I- follows B- or I-");
+            assert_eq!(o.2, kind);
+            o.1 = end;
+        } else {
+            assert_eq!(tag, "O");
+            close(&mut open, &mut got, &doc);
+        }
+    }
+    close(&mut open, &mut got, &doc);
+    assert_eq!(docs, lines(&jsonl).len());
+    assert_eq!(got, expected);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn brat_parses_back_to_the_same_mentions() {
+    let dir = scratch("brat");
+    let records = seed_records() + "{\"id\":\"split\",\"text\":\"في بوركينا\\nفاسو\"}\nbroken\n";
+    std::fs::write(dir.join("docs.jsonl"), records).unwrap();
+    let (_, jsonl, _) = alam(&["tag", "-q", "docs.jsonl"], &dir);
+    let (code, _, err) = alam(&["tag", "--format", "brat", "--output", "out", "docs.jsonl"], &dir);
+    assert_eq!(code, 1, "one broken record");
+    assert!(err.contains("docs.jsonl:") && err.contains("invalid JSON"), "{err}");
+    let (code, _, err) = alam(&["tag", "--format", "brat", "docs.jsonl"], &dir);
+    assert_eq!(code, 2, "brat needs --output: {err}");
+    for line in lines(&jsonl) {
+        let Some(id) = line["id"].as_str() else { continue };
+        let text = std::fs::read_to_string(dir.join(format!("out/{id}.txt"))).unwrap();
+        let ann = std::fs::read_to_string(dir.join(format!("out/{id}.ann"))).unwrap();
+        let chars: Vec<char> = text.chars().collect();
+        let mut got = Vec::new();
+        let mut ids = BTreeMap::new();
+        for l in ann.lines() {
+            let cols: Vec<&str> = l.split('\t').collect();
+            if l.starts_with('T') {
+                let (kind, spans) = cols[1].split_once(' ').unwrap();
+                let spans: Vec<(usize, usize)> = spans
+                    .split(';')
+                    .map(|s| {
+                        let (a, b) = s.split_once(' ').unwrap();
+                        (a.parse().unwrap(), b.parse().unwrap())
+                    })
+                    .collect();
+                let shown: Vec<String> =
+                    spans.iter().map(|&(a, b)| chars[a..b].iter().collect()).collect();
+                assert_eq!(shown.join(" "), cols[2], "brat text field");
+                got.push((spans[0].0, spans.last().unwrap().1, kind.to_string()));
+            } else {
+                ids.insert(
+                    cols[1].trim_start_matches("AnnotatorNotes ").to_string(),
+                    cols[2].to_string(),
+                );
+            }
+        }
+        let expected: Vec<(usize, usize, String)> = line["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["char_start"].as_u64().unwrap() as usize,
+                    e["char_end"].as_u64().unwrap() as usize,
+                    e["type"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "document {id}");
+        assert_eq!(ids.len(), expected.len());
+    }
+    let split = std::fs::read_to_string(dir.join("out/split.ann")).unwrap();
+    assert!(split.contains("GPE 3 10;11 15\tبوركينا فاسو"), "{split}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn output_file_is_written_atomically() {
+    let dir = scratch("atomic");
+    let out = dir.join("out.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alam"))
+        .args(["tag", "-q", "--output", out.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..3000 {
+        writeln!(stdin, "{{\"id\":{i},\"text\":\"وصل الوفد إلى باماكو\"}}").unwrap();
+    }
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!out.exists(), "the output must not appear before the run ends");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.exists(), "a killed run leaves no file at the output path");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(".alam-partial-"),
+            "only a hidden partial file may remain: {name}"
+        );
+    }
+
+    // A run that ends renames the complete output into place.
+    std::fs::write(dir.join("in.jsonl"), seed_records()).unwrap();
+    let (code, stdout, _) = alam(&["tag", "-q", "--output", "done.jsonl", "in.jsonl"], &dir);
+    assert_eq!(code, 0);
+    assert!(stdout.is_empty());
+    let (_, direct, _) = alam(&["tag", "-q", "in.jsonl"], &dir);
+    assert_eq!(std::fs::read(dir.join("done.jsonl")).unwrap(), direct);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn stats_file_and_summary() {
+    let dir = scratch("stats");
+    std::fs::write(dir.join("in.jsonl"), "{\"id\":1,\"text\":\"باماكو وموسكو\"}\n{\n").unwrap();
+    let (code, _, err) = alam(&["tag", "--stats", "s.json", "in.jsonl"], &dir);
+    assert_eq!(code, 1);
+    assert!(err.contains("1 documents, 1 errors, 2 mentions (GPE 2)"), "{err}");
+    let stats: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("s.json")).unwrap()).unwrap();
+    assert_eq!(stats["documents"], 1);
+    assert_eq!(stats["errors"], 1);
+    assert_eq!(stats["mentions"]["GPE"], 2);
+    let (_, _, quiet) = alam(&["tag", "-q", "in.jsonl"], &dir);
+    assert!(quiet.is_empty(), "--quiet silences stderr: {quiet}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn unreadable_input_is_status_2() {
+    let dir = scratch("unreadable");
+    std::fs::write(dir.join("bad.jsonl.gz"), b"this is not gzip").unwrap();
+    let (code, _, err) = alam(&["tag", "bad.jsonl.gz"], &dir);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.jsonl.gz"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn extractor() -> &'static Extractor {
+    static E: OnceLock<Extractor> = OnceLock::new();
+    E.get_or_init(|| Extractor::new(Gazetteer::embedded().unwrap()).unwrap())
+}
+
+/// A record line: good, or broken in one of several ways.
+fn record_line() -> impl Strategy<Value = (bool, Vec<u8>)> {
+    let texts =
+        vec!["وصل الوفد إلى باماكو", "قال لافروف للجزائر", "فاغنر وفيلق أفريقيا", "لا شيء هنا", ""];
+    prop_oneof![
+        4 => (prop::sample::select(texts), 0u32..1000).prop_map(|(t, id)| {
+            (true, serde_json::json!({"id": id, "text": t}).to_string().into_bytes())
+        }),
+        1 => Just((false, b"{\"id\": 1, \"text\": ".to_vec())),
+        1 => Just((false, b"".to_vec())),
+        1 => Just((false, b"{\"id\": 2}".to_vec())),
+        1 => Just((false, vec![b'{', 0xff, 0xfe, b'}'])),
+        1 => Just((false, b"[1, 2]".to_vec())),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn no_record_is_lost_or_reordered(records in prop::collection::vec(record_line(), 0..60), threads in 1usize..4) {
+        let mut input = Vec::new();
+        for (_, line) in &records {
+            input.extend_from_slice(line);
+            input.push(b'\n');
+        }
+        let mut options = TagOptions::default();
+        options.batch_records = 7; // many small batches
+        let mut out = Vec::new();
+        let stats = tag_inputs(
+            extractor(),
+            vec![Input::reader("mem", Cursor::new(input))],
+            &options,
+            threads,
+            &mut JsonlSink::new(&mut out),
+            None,
+        ).unwrap();
+        let out: Vec<Value> = std::str::from_utf8(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        prop_assert_eq!(out.len(), records.len());
+        let good = records.iter().filter(|r| r.0).count() as u64;
+        prop_assert_eq!(stats.documents, good);
+        prop_assert_eq!(stats.errors, records.len() as u64 - good);
+        for (i, ((ok, line), got)) in records.iter().zip(&out).enumerate() {
+            if *ok {
+                let record: Value = serde_json::from_slice(line).unwrap();
+                let text = record["text"].as_str().unwrap();
+                let alone: Vec<Value> = extractor().extract(text).unwrap().iter()
+                    .map(|m| serde_json::to_value(m.to_record(text)).unwrap()).collect();
+                prop_assert_eq!(&got["id"], &record["id"]);
+                prop_assert_eq!(got["entities"].as_array().unwrap(), &alone);
+            } else {
+                prop_assert_eq!(got["line"].as_u64(), Some(i as u64 + 1));
+                prop_assert!(got["error"].is_string());
+            }
+        }
+    }
+}
