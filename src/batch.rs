@@ -67,6 +67,9 @@ pub struct TagOptions {
     pub batch_records: usize,
     /// The most input bytes in one batch (a single larger record makes a batch of its own).
     pub batch_bytes: usize,
+    /// The largest record (a JSONL line, or a `.txt` document) tagged, in bytes; a larger one
+    /// becomes an error record, and is skipped without being held in memory. Default 64 MiB.
+    pub max_record_bytes: usize,
 }
 
 impl Default for TagOptions {
@@ -78,6 +81,7 @@ impl Default for TagOptions {
             shard: None,
             batch_records: 1024,
             batch_bytes: 4 << 20,
+            max_record_bytes: 64 << 20,
         }
     }
 }
@@ -285,6 +289,8 @@ enum Body {
     Line(Vec<u8>),
     /// A whole `.txt` document and its id.
     Document { id: String, bytes: Vec<u8> },
+    /// A record over the size limit, not kept: its id when known, and its size.
+    TooLarge { id: Option<String>, bytes: u64 },
 }
 
 /// A tagged record, rendered for the sink.
@@ -458,13 +464,21 @@ fn read_batches(
                     continue;
                 }
                 let mut bytes = Vec::new();
-                open(&path, None)?
+                let limit = options.max_record_bytes as u64;
+                let mut reader = open(&path, None)?;
+                (&mut reader)
+                    .take(limit + 1)
                     .read_to_end(&mut bytes)
                     .map_err(|e| Error::io(Some(path.clone()), e))?;
                 let id = text_id(&path);
-                let len = bytes.len();
-                let record =
-                    Record { input: index, line: None, body: Body::Document { id, bytes } };
+                let (len, body) = if bytes.len() as u64 > limit {
+                    let rest = io::copy(&mut reader, &mut io::sink())
+                        .map_err(|e| Error::io(Some(path.clone()), e))?;
+                    (0, Body::TooLarge { id: Some(id), bytes: bytes.len() as u64 + rest })
+                } else {
+                    (bytes.len(), Body::Document { id, bytes })
+                };
+                let record = Record { input: index, line: None, body };
                 if !push(record, len, &mut batch, &mut batch_bytes) {
                     return Ok(skipped);
                 }
@@ -478,15 +492,22 @@ fn read_batches(
                 let mut line = 0u64;
                 loop {
                     let mut bytes = Vec::new();
-                    let n = reader.read_until(b'\n', &mut bytes).map_err(|e| {
-                        let what =
-                            io::Error::new(e.kind(), format!("read error after line {line}: {e}"));
-                        Error::io(path.clone().or_else(|| Some(PathBuf::from(&input.name))), what)
-                    })?;
+                    let n = read_line_bounded(&mut reader, &mut bytes, options.max_record_bytes)
+                        .map_err(|e| {
+                            let what = io::Error::new(
+                                e.kind(),
+                                format!("read error after line {line}: {e}"),
+                            );
+                            Error::io(
+                                path.clone().or_else(|| Some(PathBuf::from(&input.name))),
+                                what,
+                            )
+                        })?;
                     if n == 0 {
                         break;
                     }
                     line += 1;
+                    let too_large = n > bytes.len() as u64;
                     let keep = in_shard(position);
                     position += 1;
                     if !keep {
@@ -500,7 +521,12 @@ fn read_batches(
                         }
                     }
                     let len = bytes.len();
-                    let record = Record { input: index, line: Some(line), body: Body::Line(bytes) };
+                    let body = if too_large {
+                        Body::TooLarge { id: None, bytes: n }
+                    } else {
+                        Body::Line(bytes)
+                    };
+                    let record = Record { input: index, line: Some(line), body };
                     if !push(record, len, &mut batch, &mut batch_bytes) {
                         return Ok(skipped);
                     }
@@ -512,6 +538,43 @@ fn read_batches(
         let _ = tx.send(batch);
     }
     Ok(skipped)
+}
+
+/// Reads one line (with its `\n`) into `buf`, keeping at most `limit` bytes: the rest of a
+/// longer line is read and dropped, so a giant line never sits in memory. Returns the line's
+/// full length; it exceeds `buf.len()` exactly when the line was cut.
+fn read_line_bounded<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(total);
+        }
+        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = (limit + 1).saturating_sub(buf.len()).min(take);
+        buf.extend_from_slice(&chunk[..room]);
+        if buf.len() > limit {
+            // Over the limit: keep nothing, count the rest.
+            buf.clear();
+            buf.shrink_to(1 << 16);
+        }
+        total += take as u64;
+        reader.consume(take);
+        if done {
+            return Ok(total);
+        }
+    }
 }
 
 /// The id of a `.txt` document: its file name without the extensions.
@@ -593,6 +656,14 @@ fn render(
         }
     };
     match &record.body {
+        Body::TooLarge { id, bytes } => {
+            let id = id.as_ref().map(|id| Value::String(id.clone()));
+            let error = format!(
+                "record of {bytes} bytes is larger than the maximum of {} bytes (--max-record-size)",
+                options.max_record_bytes
+            );
+            fail(id.as_ref(), error, 0)
+        }
         Body::Document { id, bytes } => {
             let id = Value::String(id.clone());
             match std::str::from_utf8(bytes) {

@@ -103,6 +103,35 @@ struct TagArgs {
     /// machines can split a dump: `--shard 0/3`, `--shard 1/3`, `--shard 2/3`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(u64, u64)>,
+    /// The largest record tagged (a JSONL line or a .txt document), in bytes, with an optional
+    /// K, M or G suffix (powers of 1024). A larger record becomes an error record and is never
+    /// held in memory.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    max_record_size: usize,
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: usize = digits.parse().map_err(|_| format!("{s:?} is not a size such as 64M"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("unknown size unit {unit:?}: use K, M or G")),
+    };
+    let size = n
+        .checked_shl(shift)
+        .filter(|v| v >> shift == n)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    if size == 0 {
+        return Err("the size must be at least 1 byte".into());
+    }
+    Ok(size)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -252,6 +281,7 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     options.id_field = args.id_field;
     options.format = format;
     options.shard = args.shard;
+    options.max_record_bytes = args.max_record_size;
 
     let progress = (!args.quiet && io::stderr().is_terminal()).then(|| progress_bar(&inputs));
     let report = |done: u64, bytes: u64| {

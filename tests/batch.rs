@@ -405,3 +405,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn records_over_the_size_limit_become_error_records() {
+    let dir = scratch("limit");
+    let big = "ب".repeat(5000);
+    let input = format!(
+        "{{\"id\":1,\"text\":\"باماكو\"}}\n{{\"id\":2,\"text\":\"{big}\"}}\n{{\"id\":3,\"text\":\"موسكو\"}}\n"
+    );
+    std::fs::write(dir.join("in.jsonl"), input).unwrap();
+    std::fs::write(dir.join("big.txt"), &big).unwrap();
+    let (code, out, _) =
+        alam(&["tag", "-q", "--max-record-size", "4K", "in.jsonl", "big.txt"], &dir);
+    assert_eq!(code, 1);
+    let out = lines(&out);
+    assert_eq!(out.len(), 4);
+    assert_eq!(out[0]["entities"][0]["entity"], "bamako");
+    assert_eq!(out[1]["line"], 2);
+    assert!(out[1]["error"].as_str().unwrap().contains("larger than the maximum of 4096 bytes"));
+    assert_eq!(out[2]["entities"][0]["entity"], "moscow", "the record after a giant line is read");
+    assert_eq!(out[3]["id"], "big");
+    assert!(out[3]["error"].as_str().unwrap().contains("10000 bytes"));
+    for bad in ["0", "12Q", "x"] {
+        let (code, _, _) = alam(&["tag", "--max-record-size", bad, "in.jsonl"], &dir);
+        assert_eq!(code, 2, "--max-record-size {bad}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
