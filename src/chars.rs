@@ -1,18 +1,12 @@
 //! Character classes on folded text: word characters, proclitic runs and the quotes that may
 //! stand between a proclitic and a name. Shared by the matcher and the risky-name context rules.
 
-use crate::normalize::is_removable_mark;
+pub(crate) use crate::normalize::is_word_char;
 
 /// The proclitic runs that may start a word before a name (ARABIC.md section 2), longest first:
 /// و ف ب ل ك alone, and و or ف followed by ب ل or ك.
 pub(crate) const CLITIC_RUNS: [&str; 11] =
     ["وب", "ول", "وك", "فب", "فل", "فك", "و", "ف", "ب", "ل", "ك"];
-
-/// Is `c` part of a word: a letter, a digit, or a mark that the fold kept.
-#[inline]
-pub(crate) fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_removable_mark(c)
-}
 
 /// Quotes and guillemets that may stand between a proclitic and a name: بـ"الفيلق الأفريقي".
 #[inline]
@@ -33,13 +27,36 @@ pub(crate) fn is_word_end(text: &str, pos: usize) -> bool {
 }
 
 /// The proclitic run that ends at byte `pos` and itself starts a word, if there is one.
-/// Returns the run as a static string and its start.
+/// Returns the run as a static string and its start. The longest run wins (وب over ب).
 pub(crate) fn clitic_before(text: &str, pos: usize) -> Option<(&'static str, usize)> {
-    let before = &text[..pos];
-    CLITIC_RUNS.iter().find_map(|run| {
-        let start = pos.checked_sub(run.len())?;
-        (before.ends_with(run) && is_word_start(text, start)).then_some((*run, start))
-    })
+    // Every proclitic letter is two bytes in UTF-8.
+    let bytes = text.as_bytes();
+    let letter = |at: usize| -> Option<char> {
+        let pair = bytes.get(at..at + 2)?;
+        match pair {
+            [0xD9, 0x88] => Some('و'),
+            [0xD9, 0x81] => Some('ف'),
+            [0xD8, 0xA8] => Some('ب'),
+            [0xD9, 0x84] => Some('ل'),
+            [0xD9, 0x83] => Some('ك'),
+            _ => None,
+        }
+    };
+    let last = letter(pos.checked_sub(2)?)?;
+    if let Some(first) = pos.checked_sub(4).and_then(letter) {
+        if matches!(first, 'و' | 'ف')
+            && matches!(last, 'ب' | 'ل' | 'ك')
+            && is_word_start(text, pos - 4)
+        {
+            let run = CLITIC_RUNS.iter().find(|r| r.starts_with(first) && r.ends_with(last))?;
+            return Some((run, pos - 4));
+        }
+    }
+    if is_word_start(text, pos - 2) {
+        let run = CLITIC_RUNS.iter().find(|r| r.chars().eq(std::iter::once(last)))?;
+        return Some((run, pos - 2));
+    }
+    None
 }
 
 /// Where a name that starts at byte `pos` may begin: the clitic reported for it and the start of

@@ -9,7 +9,7 @@ use crate::chars::{is_quote, is_word_char};
 use crate::error::Result;
 use crate::gazetteer::{Entity, EntityKind, Gazetteer};
 use crate::matcher::{Candidate, Matcher, NameRef};
-use crate::normalize::{fold, normalize, NormalizeOptions, Normalized};
+use crate::normalize::{fold, FoldTable, NormalizeOptions, Normalized};
 
 /// Words that, right before a risky name, tell what it is: place words (منطقة، مدينة، ولاية...),
 /// organization descriptors (تحالف، جماعة، حركة...) and titles (الرئيس، الجنرال...). Folded forms.
@@ -71,6 +71,7 @@ pub struct ExtractorBuilder {
     options: NormalizeOptions,
     require_context: bool,
     context_words: Vec<String>,
+    full_scan: bool,
 }
 
 impl Default for ExtractorBuilder {
@@ -79,6 +80,7 @@ impl Default for ExtractorBuilder {
             options: NormalizeOptions::default(),
             require_context: true,
             context_words: CONTEXT_WORDS.iter().map(|w| w.to_string()).collect(),
+            full_scan: false,
         }
     }
 }
@@ -109,6 +111,14 @@ impl ExtractorBuilder {
         self
     }
 
+    /// Search every position of the text with the overlapping automaton instead of walking an
+    /// anchored automaton from word starts only (default `false`). Both find the same mentions
+    /// (a property test checks it); the full scan is slower and serves as the reference.
+    pub fn full_scan(&mut self, yes: bool) -> &mut Self {
+        self.full_scan = yes;
+        self
+    }
+
     /// Builds the extractor: folds every name and compiles the automaton.
     ///
     /// # Errors
@@ -122,9 +132,10 @@ impl ExtractorBuilder {
             inner: Arc::new(Inner {
                 gazetteer,
                 matcher,
-                options: self.options.clone(),
+                table: FoldTable::new(&self.options),
                 require_context: self.require_context,
                 context_words,
+                full_scan: self.full_scan,
             }),
         })
     }
@@ -134,9 +145,10 @@ impl ExtractorBuilder {
 struct Inner {
     gazetteer: Gazetteer,
     matcher: Matcher,
-    options: NormalizeOptions,
+    table: FoldTable,
     require_context: bool,
     context_words: Vec<String>,
+    full_scan: bool,
 }
 
 /// Finds gazetteer names in Arabic text and links each mention to its entity.
@@ -288,7 +300,12 @@ impl Extractor {
 
     /// The folds this extractor applies.
     pub fn normalize_options(&self) -> &NormalizeOptions {
-        &self.inner.options
+        self.inner.table.options()
+    }
+
+    /// Heap bytes used by the name automata.
+    pub fn automaton_memory(&self) -> usize {
+        self.inner.matcher.memory_usage()
     }
 
     /// Every folded surface form the matcher knows, with the entities behind it: the folded
@@ -312,14 +329,19 @@ impl Extractor {
     /// # Errors
     /// Fails only when `text` is longer than `u32::MAX` bytes.
     pub fn extract<'e>(&'e self, text: &str) -> Result<Vec<Mention<'e>>> {
-        let normalized = normalize(text, &self.inner.options)?;
+        let mut normalized = Normalized::default();
+        normalized.refill_with(text, &self.inner.table)?;
         Ok(self.extract_normalized(text, &normalized))
     }
 
     fn extract_normalized<'e>(&'e self, original: &str, n: &Normalized) -> Vec<Mention<'e>> {
         let folded = n.text();
         let mut candidates = Vec::new();
-        self.inner.matcher.candidates(folded, &mut candidates);
+        if self.inner.full_scan {
+            self.inner.matcher.candidates(folded, &mut candidates);
+        } else {
+            self.inner.matcher.candidates_at_word_starts(folded, n.word_starts(), &mut candidates);
+        }
         // Leftmost token first, then longest, then plain before contracted.
         candidates.sort_by_key(|c| (c.token, std::cmp::Reverse(c.end), c.contracted, c.pattern));
         let picks: Vec<Pick> = candidates.iter().map(|&c| self.link(original, n, c)).collect();

@@ -9,12 +9,13 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{dfa, nfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
 use crate::chars::{clitic_before, is_word_end, name_start};
 use crate::error::{Error, Result};
 use crate::gazetteer::Gazetteer;
-use crate::normalize::{fold, NormalizeOptions};
+use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
 
 /// One name of one entity: indexes into the gazetteer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,10 +49,24 @@ pub(crate) struct Candidate {
     pub(crate) clitic: &'static str,
 }
 
-/// The automaton and the pattern table behind it.
+/// The anchored automaton walked from word starts: a DFA while it stays small, a contiguous NFA
+/// past that (a DFA over a million names would take gigabytes).
+#[derive(Clone, Debug)]
+enum Walker {
+    Dfa(dfa::DFA),
+    Nfa(nfa::contiguous::NFA),
+}
+
+/// Above this many patterns the anchored automaton is a contiguous NFA instead of a DFA.
+const DFA_MAX_PATTERNS: usize = 20_000;
+
+/// The automata and the pattern table behind them.
 #[derive(Clone, Debug)]
 pub(crate) struct Matcher {
+    /// Unanchored, overlapping: the full-scan path.
     automaton: AhoCorasick,
+    /// Anchored: the word-start path.
+    walker: Walker,
     patterns: Vec<Pattern>,
     /// The folded patterns, in pattern order.
     surfaces: Vec<String>,
@@ -70,9 +85,10 @@ impl Matcher {
             })
         };
         let mut refs: Vec<(usize, NameRef, bool)> = Vec::new();
+        let table = FoldTable::new(options);
         for (e, entity) in gazetteer.entities().iter().enumerate() {
             for (n, name) in entity.names().enumerate() {
-                let folded = fold(name.text(), options).trim().to_string();
+                let folded = fold_with(name.text(), &table).trim().to_string();
                 if folded.is_empty() {
                     let source = entity.source();
                     return Err(Error::gazetteer(
@@ -110,7 +126,23 @@ impl Matcher {
             .match_kind(MatchKind::Standard)
             .build(&surfaces)
             .map_err(Error::automaton)?;
-        Ok(Matcher { automaton, patterns, surfaces })
+        let walker = if surfaces.len() <= DFA_MAX_PATTERNS {
+            Walker::Dfa(
+                dfa::Builder::new()
+                    .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Anchored)
+                    .build(&surfaces)
+                    .map_err(Error::automaton)?,
+            )
+        } else {
+            Walker::Nfa(
+                nfa::contiguous::Builder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build(&surfaces)
+                    .map_err(Error::automaton)?,
+            )
+        };
+        Ok(Matcher { automaton, walker, patterns, surfaces })
     }
 
     pub(crate) fn pattern(&self, id: u32) -> &Pattern {
@@ -120,6 +152,96 @@ impl Matcher {
     /// Every folded pattern the automaton knows, with the patterns' lists.
     pub(crate) fn surfaces(&self) -> impl Iterator<Item = (&str, &Pattern)> {
         self.surfaces.iter().map(String::as_str).zip(&self.patterns)
+    }
+
+    /// Heap bytes used by the automata.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
+            + match &self.walker {
+                Walker::Dfa(a) => a.memory_usage(),
+                Walker::Nfa(a) => a.memory_usage(),
+            }
+    }
+
+    /// The same candidates as [`Matcher::candidates`], found by walking the anchored automaton
+    /// only from word starts (`starts`, from the normalizer) and from the ends of the proclitic
+    /// runs that start words: most of the text is never fed to an automaton.
+    pub(crate) fn candidates_at_word_starts(
+        &self,
+        text: &str,
+        starts: &[u32],
+        out: &mut Vec<Candidate>,
+    ) {
+        match &self.walker {
+            Walker::Dfa(a) => self.walk_starts(a, text, starts, out),
+            Walker::Nfa(a) => self.walk_starts(a, text, starts, out),
+        }
+    }
+
+    fn walk_starts<A: Automaton>(
+        &self,
+        aut: &A,
+        text: &str,
+        starts: &[u32],
+        out: &mut Vec<Candidate>,
+    ) {
+        let Ok(start_state) = aut.start_state(Anchored::Yes) else { return };
+        let bytes = text.as_bytes();
+        for &word in starts {
+            let p = word as usize;
+            // Names at the word start itself (a clitic may still stand before quotes).
+            walk(aut, start_state, bytes, p, |id, end| {
+                if !is_word_end(text, end) || self.patterns[id as usize].plain.is_empty() {
+                    return;
+                }
+                if let Some((clitic, token)) = name_start(text, p) {
+                    out.push(Candidate {
+                        token,
+                        start: p,
+                        end,
+                        pattern: id,
+                        contracted: false,
+                        clitic,
+                    });
+                }
+            });
+            // Names after a proclitic run of one or two letters (every proclitic is two bytes).
+            for after in [p + 2, p + 4] {
+                if after >= bytes.len() || !text.is_char_boundary(after) {
+                    break;
+                }
+                let Some((clitic, token)) = clitic_before(text, after) else { continue };
+                if token != p {
+                    continue;
+                }
+                walk(aut, start_state, bytes, after, |id, end| {
+                    if !is_word_end(text, end) {
+                        return;
+                    }
+                    let pattern = &self.patterns[id as usize];
+                    if !pattern.plain.is_empty() {
+                        out.push(Candidate {
+                            token,
+                            start: after,
+                            end,
+                            pattern: id,
+                            contracted: false,
+                            clitic,
+                        });
+                    }
+                    if !pattern.contracted.is_empty() && clitic.ends_with('ل') {
+                        out.push(Candidate {
+                            token,
+                            start: after,
+                            end,
+                            pattern: id,
+                            contracted: true,
+                            clitic,
+                        });
+                    }
+                });
+            }
+        }
     }
 
     /// Every name in `text` (folded) that starts a word or follows a proclitic run that starts
@@ -156,6 +278,37 @@ impl Matcher {
                             contracted: true,
                             clitic,
                         });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Walks the anchored automaton from `from` and calls `found(pattern, end)` for every pattern
+/// that starts exactly at `from`. (Match states also carry patterns that only end there, via
+/// suffix links; their length tells them apart.)
+#[inline]
+fn walk<A: Automaton>(
+    aut: &A,
+    start: aho_corasick::automaton::StateID,
+    bytes: &[u8],
+    from: usize,
+    mut found: impl FnMut(u32, usize),
+) {
+    let mut sid = start;
+    for (i, &b) in bytes[from..].iter().enumerate() {
+        sid = aut.next_state(Anchored::Yes, sid, b);
+        if aut.is_special(sid) {
+            if aut.is_dead(sid) {
+                return;
+            }
+            if aut.is_match(sid) {
+                let len = i + 1;
+                for k in 0..aut.match_len(sid) {
+                    let pid = aut.match_pattern(sid, k);
+                    if aut.pattern_len(pid) == len {
+                        found(pid.as_u32(), from + len);
                     }
                 }
             }

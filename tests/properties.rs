@@ -69,6 +69,18 @@ fn extractor_for(names: &[usize]) -> Extractor {
     Extractor::new(Gazetteer::from_tsv("random.tsv", &gazetteer_tsv(names)).unwrap()).unwrap()
 }
 
+fn full_scan_extractor_for(names: &[usize]) -> Extractor {
+    let gazetteer = Gazetteer::from_tsv("random.tsv", &gazetteer_tsv(names)).unwrap();
+    Extractor::builder().full_scan(true).build(gazetteer).unwrap()
+}
+
+fn embedded_full_scan() -> &'static Extractor {
+    static EXTRACTOR: OnceLock<Extractor> = OnceLock::new();
+    EXTRACTOR.get_or_init(|| {
+        Extractor::builder().full_scan(true).build(Gazetteer::embedded().unwrap()).unwrap()
+    })
+}
+
 fn embedded() -> &'static Extractor {
     static EXTRACTOR: OnceLock<Extractor> = OnceLock::new();
     EXTRACTOR.get_or_init(|| Extractor::new(Gazetteer::embedded().unwrap()).unwrap())
@@ -260,6 +272,21 @@ proptest! {
         let mentions = extractor.extract(&text).unwrap();
         check_invariants(&text, &mentions)?;
         prop_assert_eq!(summary(&mentions), reference(&names, &text), "text {:?}", text);
+    }
+
+    /// The fast path (anchored walks from word starts over table-driven folding) finds exactly
+    /// what the plain path (overlapping scan of every position) finds.
+    #[test]
+    fn word_start_walks_equal_the_full_scan(names in name_subset(), text in token_text(), noise in arabic_string()) {
+        let fast = extractor_for(&names);
+        let plain = full_scan_extractor_for(&names);
+        let a = fast.extract(&text).unwrap();
+        let b = plain.extract(&text).unwrap();
+        prop_assert_eq!(&a, &b, "text {:?}", text);
+        let mixed = format!("{noise} {text} {noise}");
+        let a = embedded().extract(&mixed).unwrap();
+        let b = embedded_full_scan().extract(&mixed).unwrap();
+        prop_assert_eq!(&a, &b, "text {:?}", mixed);
     }
 
     #[test]
