@@ -54,8 +54,15 @@ When several entities share a folded name (الجزائر: Algeria and Algiers),
 the first by this rule, and the others are listed in [`Mention::alternatives`]:
 1. a name that is not risky;
 2. a name written in the gazetteer exactly as in the text (روسيًا, the adverb, over روسيا);
-3. an entity's canonical name over another entity's alias;
-4. the entity loaded first (file order, then line order).
+3. a written name over a generated spelling variant;
+4. an entity's canonical name over another entity's alias;
+5. the entity loaded first (file order, then line order).
+
+# Spelling variants
+
+[`Gazetteer::embedded`] adds to every entity flagged `foreign` the spelling variants that the
+rules of `gazetteers/rules/variants.tsv` make of its names (غ → ج, final ا → ة, ...; see
+[`VariantRules`]), bounded per name; a variant that folds like a name already known is skipped.
 
 # Risky names
 
@@ -80,8 +87,10 @@ pub mod format;
 mod gazetteer;
 mod matcher;
 mod normalize;
+mod variants;
 
 pub use error::{Error, ErrorKind, Result};
 pub use extractor::{Extractor, ExtractorBuilder, Mention, MentionRecord};
 pub use gazetteer::{Conflict, Entity, EntityKind, Gazetteer, Name, Source};
 pub use normalize::{fold, normalize, NormalizeOptions, Normalized};
+pub use variants::{VariantRules, MIN_LETTERS};

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use alam::batch::{self, Format, JsonlSink, Stats, TagOptions};
 use alam::format::{BratSink, ConllSink};
-use alam::{Extractor, Gazetteer};
+use alam::{Extractor, Gazetteer, VariantRules};
 
 const AFTER_HELP: &str = "\
 Exit status of `alam tag`: 0 when every record was tagged, 1 when some records were errors \
@@ -61,6 +61,9 @@ struct GazetteerArgs {
     /// Do not load the default gazetteer embedded in alam.
     #[arg(long)]
     no_default_gazetteer: bool,
+    /// Do not generate spelling variants of foreign names (gazetteers/rules/variants.tsv).
+    #[arg(long)]
+    no_variants: bool,
 }
 
 #[derive(Args)]
@@ -233,12 +236,16 @@ fn load_gazetteer(args: &GazetteerArgs) -> anyhow::Result<Gazetteer> {
         }
         Gazetteer::new()
     } else {
-        Gazetteer::embedded().context("the embedded default gazetteer is broken")?
+        Gazetteer::embedded_base().context("the embedded default gazetteer is broken")?
     };
     for path in &args.gazetteers {
         gazetteer.add_file(path)?;
     }
     gazetteer.check_parents()?;
+    if !args.no_variants {
+        let rules = VariantRules::embedded().context("the embedded variant rules are broken")?;
+        gazetteer.apply_variants(&rules);
+    }
     Ok(gazetteer)
 }
 

@@ -112,13 +112,14 @@ impl Matcher {
             }
         }
         // The linking order that does not depend on the text: non-risky names before risky ones,
-        // canonical names before aliases, then gazetteer order. `extractor.rs` puts an exact
+        // written names before generated variants, canonical names before aliases, then
+        // gazetteer order. `extractor.rs` puts an exact
         // written-form match in front of these at match time.
         for pattern in &mut patterns {
             for list in [&mut pattern.plain, &mut pattern.contracted] {
                 list.sort_by_key(|r| {
                     let name = gazetteer.entities()[r.entity as usize].name(r.name as usize);
-                    (name.is_risky(), !name.is_canonical(), r.entity, r.name)
+                    (name.is_risky(), name.is_generated(), !name.is_canonical(), r.entity, r.name)
                 });
             }
         }
