@@ -131,20 +131,21 @@ impl VariantRules {
                 }
                 to.push(folded);
             }
-            let position =
-                match fields[3] {
-                    "any" => Position::Any,
-                    "initial" => Position::Initial,
-                    "medial" => Position::Medial,
-                    "final" => Position::Final,
-                    other => return Err(Error::gazetteer(
+            let position = match fields[3] {
+                "any" => Position::Any,
+                "initial" => Position::Initial,
+                "medial" => Position::Medial,
+                "final" => Position::Final,
+                other => {
+                    return Err(Error::gazetteer(
                         file,
                         n,
                         format!(
                             "unknown position {other:?}: expected any, initial, medial or final"
                         ),
-                    )),
-                };
+                    ))
+                }
+            };
             rules.push(Rule { id: fields[0].to_string(), from, to, position, min_word });
         }
         if !header_seen {
