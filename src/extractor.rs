@@ -1,6 +1,7 @@
 //! The front door: an [`Extractor`] built once from a [`Gazetteer`], shared across threads, that
 //! turns a text into linked [`Mention`]s with offsets into the original text.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -72,6 +73,7 @@ pub struct ExtractorBuilder {
     require_context: bool,
     context_words: Vec<String>,
     full_scan: bool,
+    dfa: bool,
 }
 
 impl Default for ExtractorBuilder {
@@ -81,6 +83,7 @@ impl Default for ExtractorBuilder {
             require_context: true,
             context_words: CONTEXT_WORDS.iter().map(|w| w.to_string()).collect(),
             full_scan: false,
+            dfa: false,
         }
     }
 }
@@ -119,15 +122,27 @@ impl ExtractorBuilder {
         self
     }
 
+    /// Compile the word-start automaton as a DFA (default `false`: a contiguous NFA). With the
+    /// default gazetteer the DFA makes extraction about 1.6 times faster but takes about 0.15 s
+    /// longer to build: worth it for dumps, not for a few documents. Gazetteers of more than
+    /// 20,000 folded names always get the NFA (a DFA would take too much memory).
+    pub fn dfa(&mut self, yes: bool) -> &mut Self {
+        self.dfa = yes;
+        self
+    }
+
     /// Builds the extractor: folds every name and compiles the automaton.
     ///
     /// # Errors
     /// Fails when a name folds to nothing under these options, or the automaton cannot be built.
     pub fn build(&self, gazetteer: Gazetteer) -> Result<Extractor> {
-        let matcher = Matcher::new(&gazetteer, &self.options)?;
-        let mut context_words: Vec<String> =
-            self.context_words.iter().map(|w| fold(w, &self.options).trim().to_string()).collect();
-        context_words.retain(|w| !w.is_empty());
+        let matcher = Matcher::new(&gazetteer, &self.options, self.full_scan, self.dfa)?;
+        let context_words: HashSet<String> = self
+            .context_words
+            .iter()
+            .map(|w| fold(w, &self.options).trim().to_string())
+            .filter(|w| !w.is_empty())
+            .collect();
         Ok(Extractor {
             inner: Arc::new(Inner {
                 gazetteer,
@@ -147,7 +162,7 @@ struct Inner {
     matcher: Matcher,
     table: FoldTable,
     require_context: bool,
-    context_words: Vec<String>,
+    context_words: HashSet<String>,
     full_scan: bool,
 }
 
@@ -352,8 +367,15 @@ impl Extractor {
         // Risky names first need context, judged against the sure mentions; those that have it
         // then compete with the sure ones under the same longest-wins rule.
         let sure = select(picks.iter().filter(|p| !p.risky));
-        let kept: Vec<bool> =
-            picks.iter().map(|p| !p.risky || self.has_context(folded, p, &sure)).collect();
+        // Where each entity is first named by a sure name: one lookup per risky pick.
+        let mut first_sure: HashMap<u32, usize> = HashMap::new();
+        for s in &sure {
+            first_sure.entry(s.name.entity).or_insert(s.cand.token);
+        }
+        let kept: Vec<bool> = picks
+            .iter()
+            .map(|p| !p.risky || self.has_context(folded, p, &sure, &first_sure))
+            .collect();
         let chosen = select(picks.iter().zip(&kept).filter(|(_, &k)| k).map(|(p, _)| p));
         self.mentions(original, n, &chosen)
     }
@@ -390,18 +412,24 @@ impl Extractor {
     /// تحالف "دول الساحل", الرئيس غويتا); a
     /// sure mention of the same type next to it in a list (موبتي وغاو وكره); or the same entity
     /// named earlier in the text by a sure name (أسيمي غويتا ... غويتا).
-    fn has_context(&self, folded: &str, pick: &Pick, sure: &[Pick]) -> bool {
+    fn has_context(
+        &self,
+        folded: &str,
+        pick: &Pick,
+        sure: &[Pick],
+        first_sure: &HashMap<u32, usize>,
+    ) -> bool {
         let before = folded[..pick.cand.token].trim_end_matches(|c: char| c == ' ' || is_quote(c));
         let previous_word = before.rsplit(|c: char| !is_word_char(c)).next().unwrap_or("");
-        if self.inner.context_words.iter().any(|w| w == previous_word) {
+        if self.inner.context_words.contains(previous_word) {
             return true;
         }
         let entities = self.inner.gazetteer.entities();
         let kind = entities[pick.name.entity as usize].kind();
-        let split = sure.partition_point(|s| s.cand.token < pick.cand.token);
-        if sure[..split].iter().any(|s| s.name.entity == pick.name.entity) {
+        if first_sure.get(&pick.name.entity).is_some_and(|&token| token < pick.cand.token) {
             return true;
         }
+        let split = sure.partition_point(|s| s.cand.token < pick.cand.token);
         let same_kind = |s: &Pick| entities[s.name.entity as usize].kind() == kind;
         let listed = |gap: &str, clitic: &str| {
             let rest = gap.trim_matches(|c: char| c == ' ' || c == '،' || c == ',' || is_quote(c));

@@ -49,22 +49,23 @@ pub(crate) struct Candidate {
     pub(crate) clitic: &'static str,
 }
 
-/// The anchored automaton walked from word starts: a DFA while it stays small, a contiguous NFA
-/// past that (a DFA over a million names would take gigabytes).
+/// The anchored automaton walked from word starts: a contiguous NFA (dense in its first six
+/// levels, quick to build), or a DFA when asked for and small enough (faster to walk, slower to
+/// build; over a million names it would take gigabytes).
 #[derive(Clone, Debug)]
 enum Walker {
     Dfa(dfa::DFA),
     Nfa(nfa::contiguous::NFA),
 }
 
-/// Above this many patterns the anchored automaton is a contiguous NFA instead of a DFA.
+/// Above this many patterns the anchored automaton is a contiguous NFA even when a DFA is asked.
 const DFA_MAX_PATTERNS: usize = 20_000;
 
 /// The automata and the pattern table behind them.
 #[derive(Clone, Debug)]
 pub(crate) struct Matcher {
-    /// Unanchored, overlapping: the full-scan path.
-    automaton: AhoCorasick,
+    /// Unanchored, overlapping: the full-scan path, built only when asked for.
+    automaton: Option<AhoCorasick>,
     /// Anchored: the word-start path.
     walker: Walker,
     patterns: Vec<Pattern>,
@@ -73,7 +74,12 @@ pub(crate) struct Matcher {
 }
 
 impl Matcher {
-    pub(crate) fn new(gazetteer: &Gazetteer, options: &NormalizeOptions) -> Result<Matcher> {
+    pub(crate) fn new(
+        gazetteer: &Gazetteer,
+        options: &NormalizeOptions,
+        full_scan: bool,
+        dfa: bool,
+    ) -> Result<Matcher> {
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut surfaces: Vec<String> = Vec::new();
@@ -123,11 +129,17 @@ impl Matcher {
                 });
             }
         }
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&surfaces)
-            .map_err(Error::automaton)?;
-        let walker = if surfaces.len() <= DFA_MAX_PATTERNS {
+        let automaton = if full_scan {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&surfaces)
+                    .map_err(Error::automaton)?,
+            )
+        } else {
+            None
+        };
+        let walker = if dfa && surfaces.len() <= DFA_MAX_PATTERNS {
             Walker::Dfa(
                 dfa::Builder::new()
                     .match_kind(MatchKind::Standard)
@@ -139,6 +151,7 @@ impl Matcher {
             Walker::Nfa(
                 nfa::contiguous::Builder::new()
                     .match_kind(MatchKind::Standard)
+                    .dense_depth(6)
                     .build(&surfaces)
                     .map_err(Error::automaton)?,
             )
@@ -157,7 +170,7 @@ impl Matcher {
 
     /// Heap bytes used by the automata.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
+        self.automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
             + match &self.walker {
                 Walker::Dfa(a) => a.memory_usage(),
                 Walker::Nfa(a) => a.memory_usage(),
@@ -248,7 +261,10 @@ impl Matcher {
     /// Every name in `text` (folded) that starts a word or follows a proclitic run that starts
     /// one, and ends a word; in the order the automaton reports them.
     pub(crate) fn candidates(&self, text: &str, out: &mut Vec<Candidate>) {
-        for m in self.automaton.find_overlapping_iter(text) {
+        let Some(automaton) = &self.automaton else {
+            return self.candidates_at_word_starts(text, &word_starts(text), out);
+        };
+        for m in automaton.find_overlapping_iter(text) {
             let (start, end) = (m.start(), m.end());
             if !is_word_end(text, end) {
                 continue;
@@ -284,6 +300,15 @@ impl Matcher {
             }
         }
     }
+}
+
+/// The word starts of a folded text (the normalizer records them as it goes; this is for
+/// callers without them).
+fn word_starts(text: &str) -> Vec<u32> {
+    text.char_indices()
+        .filter(|&(i, c)| crate::chars::is_word_char(c) && crate::chars::is_word_start(text, i))
+        .map(|(i, _)| i as u32)
+        .collect()
 }
 
 /// Walks the anchored automaton from `from` and calls `found(pattern, end)` for every pattern

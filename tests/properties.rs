@@ -74,6 +74,11 @@ fn full_scan_extractor_for(names: &[usize]) -> Extractor {
     Extractor::builder().full_scan(true).build(gazetteer).unwrap()
 }
 
+fn dfa_extractor_for(names: &[usize]) -> Extractor {
+    let gazetteer = Gazetteer::from_tsv("random.tsv", &gazetteer_tsv(names)).unwrap();
+    Extractor::builder().dfa(true).build(gazetteer).unwrap()
+}
+
 fn embedded_full_scan() -> &'static Extractor {
     static EXTRACTOR: OnceLock<Extractor> = OnceLock::new();
     EXTRACTOR.get_or_init(|| {
@@ -280,9 +285,11 @@ proptest! {
     fn word_start_walks_equal_the_full_scan(names in name_subset(), text in token_text(), noise in arabic_string()) {
         let fast = extractor_for(&names);
         let plain = full_scan_extractor_for(&names);
+        let dfa = dfa_extractor_for(&names);
         let a = fast.extract(&text).unwrap();
         let b = plain.extract(&text).unwrap();
         prop_assert_eq!(&a, &b, "text {:?}", text);
+        prop_assert_eq!(&dfa.extract(&text).unwrap(), &b, "DFA walker, text {:?}", text);
         let mixed = format!("{noise} {text} {noise}");
         let a = embedded().extract(&mixed).unwrap();
         let b = embedded_full_scan().extract(&mixed).unwrap();
