@@ -57,6 +57,7 @@ fn corpus() -> (String, Vec<u8>) {
 fn bench(c: &mut Criterion) {
     let extractor = Extractor::new(Gazetteer::embedded().unwrap()).unwrap();
     let (name, jsonl) = corpus();
+    eprintln!("batch corpus: {name}, {} bytes of JSONL", jsonl.len());
     let mut group = c.benchmark_group("batch");
     group
         .sample_size(10)

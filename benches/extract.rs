@@ -144,6 +144,20 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
+    // The same with the DFA word-start walker, which `alam tag` uses for inputs over 16 MB.
+    let dfa = Extractor::builder().dfa(true).build(embedded()).expect("the DFA extractor builds");
+    let mut group = c.benchmark_group("extract_dfa");
+    for (name, text) in &inputs {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), text.as_str(), |b, text| {
+            b.iter(|| {
+                let mentions = dfa.extract(black_box(text)).expect("text fits in u32");
+                mentions.iter().map(|m| m.start + m.end).sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+
     // Every surface form of the default gazetteer as written: no folding, no clitics, no
     // boundary checks, no linking. What the pipeline costs on top of a bare automaton.
     let gazetteer = embedded();

@@ -12,10 +12,91 @@ use crate::gazetteer::{Entity, EntityKind, Gazetteer};
 use crate::matcher::{Candidate, Matcher, NameRef};
 use crate::normalize::{fold, FoldTable, NormalizeOptions, Normalized};
 
-/// Words that, right before a risky name, tell what it is: place words (منطقة، مدينة، ولاية...),
-/// organization descriptors (تحالف، جماعة، حركة...) and titles (الرئيس، الجنرال...). Folded forms.
-const CONTEXT_WORDS: [&str; 33] = [
-    // Places: region, city, town, village, province, governorate, capital, and plurals.
+/// Words that, right before a risky name, tell what it is, per type (folded forms): place words
+/// for GPE and LOC (منطقة، مدينة، ولاية...), descriptors for ORG (تحالف، جماعة، حركة...), titles
+/// for PER (الرئيس، الجنرال...), equipment words for PRODUCT (طائرات، منظومة...) and event words
+/// for EVENT (عملية، معركة...). A title does not make a place: "رئيس جنة" is no town.
+const CONTEXT_WORDS: [(EntityKind, &[&str]); 6] = [
+    (EntityKind::Gpe, PLACE_WORDS),
+    (EntityKind::Loc, PLACE_WORDS),
+    (
+        EntityKind::Org,
+        &[
+            "تحالف",
+            "جماعه",
+            "حركه",
+            "منظمه",
+            "تنظيم",
+            "مجموعه",
+            "ائتلاف",
+            "جبهه",
+            "قوات",
+            "ميليشيا",
+            "مليشيا",
+            "فصيل",
+            "قناه",
+            "صحيفه",
+            "وكاله",
+            "موقع",
+            "مركز",
+            "معهد",
+        ],
+    ),
+    (
+        EntityKind::Per,
+        &[
+            "الرئيس",
+            "رئيس",
+            "الجنرال",
+            "العقيد",
+            "الوزير",
+            "وزير",
+            "وزيره",
+            "الكولونيل",
+            "المحلل",
+            "الباحث",
+            "السيد",
+            "السيده",
+            "الزعيم",
+            "القائد",
+            "الشيخ",
+            "الامير",
+            "الملك",
+            "المشير",
+            "اللواء",
+            "العميد",
+            "الناطق",
+            "المتحدث",
+        ],
+    ),
+    (
+        EntityKind::Product,
+        &[
+            "طائره",
+            "طائرات",
+            "مسيره",
+            "مسيرات",
+            "دبابه",
+            "دبابات",
+            "صاروخ",
+            "صواريخ",
+            "منظومه",
+            "منظومات",
+            "مدرعه",
+            "مدرعات",
+            "مقاتله",
+            "مقاتلات",
+            "مروحيه",
+            "مروحيات",
+            "عربات",
+            "مركبات",
+        ],
+    ),
+    (EntityKind::Event, &["عمليه", "معركه", "حرب", "هجوم", "مناوره", "مناورات", "معرض"]),
+];
+
+/// Place words: region, city, town, village, province, governorate, capital, and plurals.
+const PLACE_WORDS: &[&str] = &[
     "منطقه",
     "مدينه",
     "بلده",
@@ -30,27 +111,9 @@ const CONTEXT_WORDS: [&str; 33] = [
     "قري",
     "ولايات",
     "مدينتي",
-    // Organizations: alliance, group, movement, organization, coalition, front, forces.
-    "تحالف",
-    "جماعه",
-    "حركه",
-    "منظمه",
-    "تنظيم",
-    "مجموعه",
-    "ائتلاف",
-    "جبهه",
-    "قوات",
-    // Titles before a surname.
-    "الرئيس",
-    "رئيس",
-    "الجنرال",
-    "العقيد",
-    "الوزير",
-    "وزير",
-    "الكولونيل",
-    "المحلل",
-    "الباحث",
-    "السيد",
+    "بلدتي",
+    "مخيم",
+    "حي",
 ];
 
 /// Builds an [`Extractor`] with non-default options.
@@ -71,7 +134,7 @@ const CONTEXT_WORDS: [&str; 33] = [
 pub struct ExtractorBuilder {
     options: NormalizeOptions,
     require_context: bool,
-    context_words: Vec<String>,
+    context_words: Vec<(EntityKind, String)>,
     full_scan: bool,
     dfa: bool,
 }
@@ -81,7 +144,10 @@ impl Default for ExtractorBuilder {
         ExtractorBuilder {
             options: NormalizeOptions::default(),
             require_context: true,
-            context_words: CONTEXT_WORDS.iter().map(|w| w.to_string()).collect(),
+            context_words: CONTEXT_WORDS
+                .iter()
+                .flat_map(|(kind, words)| words.iter().map(|w| (*kind, w.to_string())))
+                .collect(),
             full_scan: false,
             dfa: false,
         }
@@ -102,15 +168,16 @@ impl ExtractorBuilder {
         self
     }
 
-    /// The words that, right before a risky name, make it count (default: place words such as
-    /// منطقة مدينة ولاية, organization descriptors such as تحالف جماعة حركة, and titles such as
-    /// الرئيس الجنرال). They are folded like the text.
-    pub fn context_words<I, S>(&mut self, words: I) -> &mut Self
+    /// The words that, right before a risky name of type `kind`, make it count, replacing the
+    /// defaults for that type (see [`Extractor`] docs: place words for GPE and LOC, descriptors
+    /// for ORG, titles for PER...). They are folded like the text.
+    pub fn context_words<I, S>(&mut self, kind: EntityKind, words: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.context_words = words.into_iter().map(|w| w.as_ref().to_string()).collect();
+        self.context_words.retain(|(k, _)| *k != kind);
+        self.context_words.extend(words.into_iter().map(|w| (kind, w.as_ref().to_string())));
         self
     }
 
@@ -137,11 +204,11 @@ impl ExtractorBuilder {
     /// Fails when a name folds to nothing under these options, or the automaton cannot be built.
     pub fn build(&self, gazetteer: Gazetteer) -> Result<Extractor> {
         let matcher = Matcher::new(&gazetteer, &self.options, self.full_scan, self.dfa)?;
-        let context_words: HashSet<String> = self
+        let context_words: HashSet<(EntityKind, String)> = self
             .context_words
             .iter()
-            .map(|w| fold(w, &self.options).trim().to_string())
-            .filter(|w| !w.is_empty())
+            .map(|(k, w)| (*k, fold(w, &self.options).trim().to_string()))
+            .filter(|(_, w)| !w.is_empty())
             .collect();
         Ok(Extractor {
             inner: Arc::new(Inner {
@@ -162,7 +229,7 @@ struct Inner {
     matcher: Matcher,
     table: FoldTable,
     require_context: bool,
-    context_words: HashSet<String>,
+    context_words: HashSet<(EntityKind, String)>,
     full_scan: bool,
 }
 
@@ -421,11 +488,11 @@ impl Extractor {
     ) -> bool {
         let before = folded[..pick.cand.token].trim_end_matches(|c: char| c == ' ' || is_quote(c));
         let previous_word = before.rsplit(|c: char| !is_word_char(c)).next().unwrap_or("");
-        if self.inner.context_words.contains(previous_word) {
-            return true;
-        }
         let entities = self.inner.gazetteer.entities();
         let kind = entities[pick.name.entity as usize].kind();
+        if self.inner.context_words.contains(&(kind, previous_word.to_string())) {
+            return true;
+        }
         if first_sure.get(&pick.name.entity).is_some_and(|&token| token < pick.cand.token) {
             return true;
         }

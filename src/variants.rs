@@ -54,6 +54,7 @@ pub struct VariantRules {
 
 const DEFAULT_RULES: &str = include_str!("../gazetteers/rules/variants.tsv");
 const COMMON_WORDS: &str = include_str!("../gazetteers/rules/common_words.txt");
+const COMMON_WORDS_EXTRA: &str = include_str!("../gazetteers/rules/common_words_extra.txt");
 
 impl VariantRules {
     /// The rules shipped in `gazetteers/rules/variants.tsv`, with a cap of 6 variants per name.
@@ -62,7 +63,7 @@ impl VariantRules {
     /// Fails only if the shipped file is broken, which the tests rule out.
     pub fn embedded() -> Result<VariantRules> {
         let mut rules = VariantRules::from_tsv("gazetteers/rules/variants.tsv", DEFAULT_RULES)?;
-        rules.add_common_words(COMMON_WORDS);
+        rules.add_common_words(COMMON_WORDS).add_common_words(COMMON_WORDS_EXTRA);
         Ok(rules)
     }
 
@@ -228,7 +229,9 @@ fn substitutions(name: &str, rule: &Rule, frozen: &dyn Fn(&str) -> bool) -> Vec<
         let word_start = name[..at].rfind(char::is_whitespace).map_or(0, |i| i + 1);
         let word_end = name[end..].find(char::is_whitespace).map_or(name.len(), |i| end + i);
         let word = &name[word_start..word_end];
-        if frozen(word) || word.chars().count() < rule.min_word {
+        // The article does not count towards a word's length: السويد is a five-letter word.
+        let letters = word.strip_prefix("ال").unwrap_or(word).chars().count();
+        if frozen(word) || letters < rule.min_word {
             continue;
         }
         let word_before = name[..at].chars().next_back().is_some_and(|c| !c.is_whitespace());
@@ -271,6 +274,8 @@ mod tests {
         // Variants never become ordinary words or touch short words with risky rules.
         assert!(!rules.generate("كابل").contains(&"قابل".to_string()));
         assert!(!rules.generate("تبريز").contains(&"تبرز".to_string()));
+        assert!(!rules.generate("تركيا").contains(&"ترقيه".to_string()), "ترقية is a word");
+        assert!(!rules.generate("السويد").contains(&"السود".to_string()), "السود is a word");
     }
 
     #[test]

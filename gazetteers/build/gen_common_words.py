@@ -13,7 +13,7 @@ import collections
 import re
 import sys
 
-MIN_COUNT = 3
+MIN_COUNT = 1
 TRAIN = "../shared/data/anercorp/ANERCorp_CamelLab_train.reconstructed.txt"
 
 HARAKAT = re.compile("[\u064b-\u065f\u0670\u0640\u0610-\u061a\u06d6-\u06ed]")
