@@ -15,8 +15,9 @@ use crate::normalize::{fold, FoldTable, NormalizeOptions, Normalized};
 /// Words that, right before a risky name, tell what it is, per type (folded forms): place words
 /// for GPE and LOC (منطقة، مدينة، ولاية...), descriptors for ORG (تحالف، جماعة، حركة...), titles
 /// for PER (الرئيس، الجنرال...), equipment words for PRODUCT (طائرات، منظومة...) and event words
-/// for EVENT (عملية، معركة...). A title does not make a place: "رئيس جنة" is no town.
-const CONTEXT_WORDS: [(EntityKind, &[&str]); 6] = [
+/// for EVENT (عملية، معركة...), the nouns a nationality adjective follows for NORP (الجيش المالي,
+/// not الوضع المالي). A title does not make a place: "رئيس جنة" is no town.
+const CONTEXT_WORDS: [(EntityKind, &[&str]); 7] = [
     (EntityKind::Gpe, PLACE_WORDS),
     (EntityKind::Loc, PLACE_WORDS),
     (
@@ -40,6 +41,12 @@ const CONTEXT_WORDS: [(EntityKind, &[&str]); 6] = [
             "موقع",
             "مركز",
             "معهد",
+            "عناصر",
+            "مرتزقه",
+            "مقاتلي",
+            "مقاتلو",
+            "مسلحي",
+            "شركه",
         ],
     ),
     (
@@ -93,7 +100,36 @@ const CONTEXT_WORDS: [(EntityKind, &[&str]); 6] = [
         ],
     ),
     (EntityKind::Event, &["عمليه", "معركه", "حرب", "هجوم", "مناوره", "مناورات", "معرض"]),
+    (
+        EntityKind::Norp,
+        // Not وزير, المسؤول, السلطات, المجلس, النظام: وزير المالية is the finance minister.
+        &[
+            "الجيش",
+            "جيش",
+            "الجنود",
+            "جنود",
+            "القوات",
+            "قوات",
+            "الرئيس",
+            "الحكومه",
+            "حكومه",
+            "الشعب",
+            "المعارضه",
+            "الانقلاب",
+            "العسكري",
+            "العسكريين",
+            "الرعايا",
+            "المواطنين",
+            "المتمردين",
+            "اللاجئين",
+            "الجنرال",
+        ],
+    ),
 ];
+
+/// How far (in bytes of folded text, about two paragraphs) a sure mention of a related entity
+/// may stand from a risky place or demonym and still give it context.
+const NEARBY_BYTES: usize = 1500;
 
 /// Place words: region, city, town, village, province, governorate, capital, and plurals.
 const PLACE_WORDS: &[&str] = &[
@@ -210,8 +246,27 @@ impl ExtractorBuilder {
             .map(|(k, w)| (*k, fold(w, &self.options).trim().to_string()))
             .filter(|(_, w)| !w.is_empty())
             .collect();
+        // Each entity's group: the root of its parent chain (بماكو → مالي; المالي → مالي).
+        let index: HashMap<&str, u32> =
+            gazetteer.entities().iter().enumerate().map(|(i, e)| (e.id(), i as u32)).collect();
+        let group: Vec<u32> = (0..gazetteer.len())
+            .map(|start| {
+                let mut at = start as u32;
+                // A parent chain longer than the gazetteer is a cycle: stop there.
+                for _ in 0..gazetteer.len() {
+                    let parent =
+                        gazetteer.entities()[at as usize].parent().and_then(|p| index.get(p));
+                    match parent {
+                        Some(&p) if p != at => at = p,
+                        _ => break,
+                    }
+                }
+                at
+            })
+            .collect();
         Ok(Extractor {
             inner: Arc::new(Inner {
+                group,
                 gazetteer,
                 matcher,
                 table: FoldTable::new(&self.options),
@@ -231,6 +286,9 @@ struct Inner {
     require_context: bool,
     context_words: HashSet<(EntityKind, String)>,
     full_scan: bool,
+    /// For each entity, the root of its parent chain: entities of one group give each other
+    /// context.
+    group: Vec<u32>,
 }
 
 /// Finds gazetteer names in Arabic text and links each mention to its entity.
@@ -353,6 +411,9 @@ pub struct MentionRecord<'a> {
     pub alternatives: Vec<&'a str>,
 }
 
+/// Where entities (or groups) are named by sure names: folded token starts, in text order.
+type Positions = HashMap<u32, Vec<usize>>;
+
 /// A selected candidate with its linked name.
 #[derive(Clone, Copy, Debug)]
 struct Pick {
@@ -434,15 +495,22 @@ impl Extractor {
         // Risky names first need context, judged against the sure mentions; those that have it
         // then compete with the sure ones under the same longest-wins rule.
         let sure = select(picks.iter().filter(|p| !p.risky));
-        // Where each entity is first named by a sure name: one lookup per risky pick.
-        let mut first_sure: HashMap<u32, usize> = HashMap::new();
+        // Where each entity, and each group (a country with its cities and demonyms), is named
+        // by a sure name, in text order: one binary search per risky pick.
+        let mut named_at = Positions::new();
+        let mut group_at = Positions::new();
         for s in &sure {
-            first_sure.entry(s.name.entity).or_insert(s.cand.token);
+            named_at.entry(s.name.entity).or_default().push(s.cand.token);
+            group_at
+                .entry(self.inner.group[s.name.entity as usize])
+                .or_default()
+                .push(s.cand.token);
         }
-        let kept: Vec<bool> = picks
+        let mut kept: Vec<bool> = picks
             .iter()
-            .map(|p| !p.risky || self.has_context(folded, p, &sure, &first_sure))
+            .map(|p| !p.risky || self.has_context(folded, p, &sure, (&named_at, &group_at)))
             .collect();
+        self.chain_places(&picks, &mut kept);
         let chosen = select(picks.iter().zip(&kept).filter(|(_, &k)| k).map(|(p, _)| p));
         self.mentions(original, n, &chosen)
     }
@@ -475,25 +543,53 @@ impl Extractor {
         Pick { cand, name: best, risky: name_of(&best).is_risky() }
     }
 
-    /// Context that makes a risky mention count: a context word right before it (منطقة كره,
-    /// تحالف "دول الساحل", الرئيس غويتا); a
-    /// sure mention of the same type next to it in a list (موبتي وغاو وكره); or the same entity
-    /// named earlier in the text by a sure name (أسيمي غويتا ... غويتا).
+    /// Context that makes a risky mention count: a context word of its type right before it
+    /// (منطقة كره, تحالف "دول الساحل", الرئيس غويتا); the same entity, its parent or a child
+    /// named by a sure name in the text earlier (أسيمي غويتا ... غويتا), for a person; for the
+    /// other types, any entity of its group (the root of its parent chain: a country with its
+    /// cities, demonyms and linked bodies) named by a sure name within [`NEARBY_BYTES`] before
+    /// or after (باماكو and مالي; المالي and مالي; الروسي and فاغنر); or a sure mention of the
+    /// same type next to it in a list (موبتي وغاو وكره).
     fn has_context(
         &self,
         folded: &str,
         pick: &Pick,
         sure: &[Pick],
-        first_sure: &HashMap<u32, usize>,
+        (named_at, group_at): (&Positions, &Positions),
     ) -> bool {
-        let before = folded[..pick.cand.token].trim_end_matches(|c: char| c == ' ' || is_quote(c));
+        let before = folded[..pick.cand.token]
+            .trim_end_matches(|c: char| c == ' ' || c == '(' || c == '[' || is_quote(c));
         let previous_word = before.rsplit(|c: char| !is_word_char(c)).next().unwrap_or("");
         let entities = self.inner.gazetteer.entities();
         let kind = entities[pick.name.entity as usize].kind();
-        if self.inner.context_words.contains(&(kind, previous_word.to_string())) {
+        // The context word may carry proclitics itself: للجيش المالي, وفي منطقة.
+        let bare = strip_proclitics(previous_word);
+        if self.inner.context_words.contains(&(kind, previous_word.to_string()))
+            || bare.is_some_and(|w| self.inner.context_words.contains(&(kind, w)))
+        {
             return true;
         }
-        if first_sure.get(&pick.name.entity).is_some_and(|&token| token < pick.cand.token) {
+        // A bare surname needs the full name before it, anywhere (news introduce people
+        // first); other names need a sure mention of a related entity close by, before or after
+        // (a headline's مالي, then باماكو in the first paragraph; فاغنر near روسيا), not in
+        // another story of a long page.
+        // Positions are sorted: sure picks come in text order.
+        let around = kind != EntityKind::Per;
+        let at = if around {
+            group_at.get(&self.inner.group[pick.name.entity as usize])
+        } else {
+            named_at.get(&pick.name.entity)
+        };
+        let at = at.map_or(&[][..], Vec::as_slice);
+        let here = pick.cand.token;
+        let next = at.partition_point(|&t| t < here);
+        let before = next.checked_sub(1).map(|i| at[i]);
+        if around {
+            let near = |t: usize| t.abs_diff(here) <= NEARBY_BYTES;
+            if before.is_some_and(near) || at.get(next).is_some_and(|&t| near(t)) {
+                return true;
+            }
+        } else if before.is_some() {
             return true;
         }
         let split = sure.partition_point(|s| s.cand.token < pick.cand.token);
@@ -515,6 +611,35 @@ impl Extractor {
             pick.cand.end <= s.cand.token
                 && listed(&folded[pick.cand.end..s.cand.token], s.cand.clitic)
         })
+    }
+
+    /// A risky place or demonym also counts within [`NEARBY_BYTES`] of a counted place or
+    /// demonym of its group, risky or not, so that context carries through a story: one forward and
+    /// one backward pass (linear, not a fixpoint).
+    fn chain_places(&self, picks: &[Pick], kept: &mut [bool]) {
+        let entities = self.inner.gazetteer.entities();
+        let place = |p: &Pick| {
+            matches!(
+                entities[p.name.entity as usize].kind(),
+                EntityKind::Gpe | EntityKind::Loc | EntityKind::Norp
+            )
+        };
+        let mut pass = |order: &mut dyn Iterator<Item = usize>| {
+            let mut last: HashMap<u32, usize> = HashMap::new();
+            for i in order {
+                let p = &picks[i];
+                let group = self.inner.group[p.name.entity as usize];
+                if !kept[i] && p.risky && place(p) {
+                    kept[i] =
+                        last.get(&group).is_some_and(|&t| t.abs_diff(p.cand.token) <= NEARBY_BYTES);
+                }
+                if kept[i] && place(p) {
+                    last.insert(group, p.cand.token);
+                }
+            }
+        };
+        pass(&mut (0..picks.len()));
+        pass(&mut (0..picks.len()).rev());
     }
 
     fn mentions<'e>(&'e self, original: &str, n: &Normalized, chosen: &[Pick]) -> Vec<Mention<'e>> {
@@ -552,6 +677,22 @@ impl Extractor {
         }
         out
     }
+}
+
+/// A folded word without its proclitic run (و ف ب ل ك, وب, ول...), with لل read as ل + ال;
+/// `None` when it has none.
+fn strip_proclitics(word: &str) -> Option<String> {
+    if let Some(rest) = word
+        .strip_prefix("لل")
+        .or_else(|| word.strip_prefix("ولل"))
+        .or_else(|| word.strip_prefix("فلل"))
+    {
+        return Some(format!("ال{rest}"));
+    }
+    crate::chars::CLITIC_RUNS
+        .iter()
+        .find_map(|run| word.strip_prefix(run).filter(|rest| rest.chars().count() >= 2))
+        .map(String::from)
 }
 
 /// Greedy leftmost-longest selection over picks sorted by token start, then longest first:

@@ -588,11 +588,6 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
         }
     }
     let name_ar = get(2);
-    if name_ar.starts_with('~') {
-        return Err(err(
-            "the canonical name cannot be marked risky with '~': use the risky flag".into()
-        ));
-    }
     add_name(name_ar, true, risky)?;
     let aliases = get(4);
     if !aliases.is_empty() {
@@ -614,7 +609,7 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
     Ok(Entity {
         id: id.to_string(),
         kind,
-        name_ar: name_ar.to_string(),
+        name_ar: name_ar.strip_prefix('~').unwrap_or(name_ar).trim().to_string(),
         name_en: opt(get(3)),
         qid: opt(qid),
         names,

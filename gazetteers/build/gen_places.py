@@ -613,10 +613,12 @@ def build_demonyms(countries: dict[str, Entity], hand, gpe_names: dict[str, str]
                 continue
             kept.append(("~" + f) if ff in risky else f)
         sure = [n for n in kept if not n.startswith("~")]
-        if sure:
-            e.name_ar = sure[0]
+        # Every form risky (المالي: also "financial"): the canonical name is risky too.
+        first = sure[0] if sure else (kept[0] if kept else "")
+        if first:
+            e.name_ar = first
             for name in kept:
-                if name != sure[0]:
+                if name != first:
                     e.add_alias(name, hand=True)
         if not e.name_ar:
             log.append(f"demonym {iso}: every form is risky or taken")
@@ -872,6 +874,11 @@ def generate(names_dir: Path, stats=None):
             s = every[d.id]
             for n in [d.name_ar] + d.aliases:
                 s.add_alias(n, hand=True)
+            # A form the demonym row marks risky stays risky when it is the seed's canonical
+            # name too (المالي: "Malian", mostly "financial" in general news).
+            risky_forms = {fold(n[1:]) for n in [d.name_ar] + d.aliases if n.startswith("~")}
+            if not s.name_ar.startswith("~") and fold(s.name_ar) in risky_forms:
+                s.name_ar = "~" + s.name_ar
             if not s.parent:
                 s.parent = d.parent
         else:
