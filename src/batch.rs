@@ -36,6 +36,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::extractor::{Extractor, Mention, MentionRecord};
 use crate::format;
+use crate::relation::{brat_relations, RelationExtractor, RelationRecord};
+use crate::sentence::{sentence_index, sentences};
 
 /// Output formats of [`tag_inputs`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -70,6 +72,9 @@ pub struct TagOptions {
     /// The largest record (a JSONL line, or a `.txt` document) tagged, in bytes; a larger one
     /// becomes an error record, and is skipped without being held in memory. Default 64 MiB.
     pub max_record_bytes: usize,
+    /// Relation extraction: when set, each JSONL record gains `"relations"` and brat output
+    /// gains relation lines.
+    pub relations: Option<RelationExtractor>,
 }
 
 impl Default for TagOptions {
@@ -82,6 +87,7 @@ impl Default for TagOptions {
             batch_records: 1024,
             batch_bytes: 4 << 20,
             max_record_bytes: 64 << 20,
+            relations: None,
         }
     }
 }
@@ -343,32 +349,58 @@ pub trait Sink: Send {
 }
 
 /// Writes JSONL (documents and error records alike) to a writer.
+///
+/// Lines are written in chunks of whole lines of at most [`PIPE_BUF`] bytes, one `write` call
+/// each: a write of that size to a pipe is atomic, so a run killed at any moment leaves only whole
+/// lines on a pipe. (A single line longer than that is written on its own and could still be cut;
+/// `--output` files are written whole through a temporary file.)
 pub struct JsonlSink<W: Write + Send> {
-    out: io::BufWriter<W>,
+    out: W,
+    pending: Vec<u8>,
 }
 
+/// The size up to which a write to a pipe is atomic on Linux.
+pub const PIPE_BUF: usize = 4096;
+
 impl<W: Write + Send> JsonlSink<W> {
-    /// A sink over `out`.
+    /// A sink over `out`, which should not buffer on its own (pass `std::io::stdout()` or a
+    /// `File`, not a `BufWriter`, to keep the whole-lines guarantee).
     pub fn new(out: W) -> Self {
-        JsonlSink { out: io::BufWriter::with_capacity(1 << 16, out) }
+        JsonlSink { out, pending: Vec::with_capacity(PIPE_BUF) }
+    }
+
+    fn flush_pending(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            self.out.write_all(&self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
     }
 }
 
 impl<W: Write + Send> Sink for JsonlSink<W> {
     fn write(&mut self, output: &Output) -> io::Result<()> {
-        match output {
-            Output::Jsonl(line) | Output::Error { json: line, .. } | Output::Conll(line) => {
-                self.out.write_all(line.as_bytes())?;
-                if !line.ends_with('\n') {
-                    self.out.write_all(b"\n")?;
-                }
-                Ok(())
-            }
-            Output::Brat { .. } => Err(io::Error::other("brat output needs a BratSink")),
+        let line = match output {
+            Output::Jsonl(line) | Output::Error { json: line, .. } | Output::Conll(line) => line,
+            Output::Brat { .. } => return Err(io::Error::other("brat output needs a BratSink")),
+        };
+        let newline = !line.ends_with('\n');
+        let len = line.len() + usize::from(newline);
+        if self.pending.len() + len > PIPE_BUF {
+            self.flush_pending()?;
         }
+        self.pending.extend_from_slice(line.as_bytes());
+        if newline {
+            self.pending.push(b'\n');
+        }
+        if self.pending.len() >= PIPE_BUF {
+            self.flush_pending()?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        self.flush_pending()?;
         self.out.flush()
     }
 }
@@ -622,6 +654,8 @@ fn write_batches(
 struct DocRecord<'a> {
     id: &'a Value,
     entities: Vec<MentionRecord<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relations: Option<Vec<RelationRecord<'a>>>,
 }
 
 #[derive(Serialize)]
@@ -713,17 +747,35 @@ fn tag_one(
 ) -> std::result::Result<Rendered, String> {
     let mentions = extractor.extract(text).map_err(|e| e.to_string())?;
     let kinds = count_kinds(&mentions);
+    let relations = match &options.relations {
+        Some(rx) if options.format != Format::Conll => {
+            Some(rx.extract(text, &mentions).map_err(|e| e.to_string())?)
+        }
+        _ => None,
+    };
     let output = match options.format {
         Format::Jsonl => {
-            let record =
-                DocRecord { id, entities: mentions.iter().map(|m| m.to_record(text)).collect() };
+            let spans = sentences(text);
+            let entities = mentions
+                .iter()
+                .map(|m| {
+                    let mut record = m.to_record(text);
+                    record.sentence = Some(sentence_index(&spans, m.start));
+                    record
+                })
+                .collect();
+            let relations =
+                relations.as_ref().map(|rs| rs.iter().map(|r| r.to_record(text)).collect());
+            let record = DocRecord { id, entities, relations };
             Output::Jsonl(serde_json::to_string(&record).map_err(|e| e.to_string())?)
         }
-        Format::Brat => Output::Brat {
-            id: id_string(id),
-            text: text.to_string(),
-            ann: format::brat_ann(text, &mentions),
-        },
+        Format::Brat => {
+            let mut ann = format::brat_ann(text, &mentions);
+            if let Some(rs) = &relations {
+                ann.push_str(&brat_relations(text, rs, mentions.len() + 1));
+            }
+            Output::Brat { id: id_string(id), text: text.to_string(), ann }
+        }
         Format::Conll => Output::Conll(format::conll(&id_string(id), text, &mentions)),
     };
     Ok(Rendered { output, kinds, bytes: text.len() as u64 })

@@ -43,6 +43,15 @@ pub enum ErrorKind {
         /// What is wrong.
         message: String,
     },
+    /// A relation rule file is malformed.
+    Rule {
+        /// The file (or the name given to in-memory data).
+        file: String,
+        /// One-based line number; 0 when the problem is not tied to a line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A text is longer than the extractor can address (offsets are kept as `u32`).
     TextTooLarge {
         /// The length of the text in bytes.
@@ -81,6 +90,10 @@ impl Error {
         Error { kind: ErrorKind::Input { path: path.to_path_buf(), message: message.into() } }
     }
 
+    pub(crate) fn rule(file: &str, line: usize, message: impl Into<String>) -> Error {
+        Error { kind: ErrorKind::Rule { file: file.to_string(), line, message: message.into() } }
+    }
+
     pub(crate) fn text_too_large(len: usize) -> Error {
         Error { kind: ErrorKind::TextTooLarge { len } }
     }
@@ -103,9 +116,11 @@ impl fmt::Display for Error {
             ErrorKind::Io { path: None, source } => write!(f, "{source}"),
             ErrorKind::Input { path, message } => write!(f, "{}: {message}", path.display()),
             ErrorKind::Gazetteer { file, line: 0, message }
-            | ErrorKind::Eval { file, line: 0, message } => write!(f, "{file}: {message}"),
+            | ErrorKind::Eval { file, line: 0, message }
+            | ErrorKind::Rule { file, line: 0, message } => write!(f, "{file}: {message}"),
             ErrorKind::Gazetteer { file, line, message }
-            | ErrorKind::Eval { file, line, message } => write!(f, "{file}:{line}: {message}"),
+            | ErrorKind::Eval { file, line, message }
+            | ErrorKind::Rule { file, line, message } => write!(f, "{file}:{line}: {message}"),
             ErrorKind::TextTooLarge { len } => write!(
                 f,
                 "text of {len} bytes is too large: the limit is {} bytes (4 GiB - 1)",

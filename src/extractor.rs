@@ -372,6 +372,7 @@ impl<'e> Mention<'e> {
             clitic: self.clitic,
             alias: self.alias,
             alternatives: self.alternatives.iter().map(|e| e.id()).collect(),
+            sentence: None,
         }
     }
 }
@@ -409,6 +410,10 @@ pub struct MentionRecord<'a> {
     pub alias: &'a str,
     /// Ids of other entities the same name denotes.
     pub alternatives: Vec<&'a str>,
+    /// The index of the sentence the mention stands in (see [`crate::sentences`]), when the
+    /// writer computed it (`alam tag` does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentence: Option<usize>,
 }
 
 /// Where entities (or groups) are named by sure names: folded token starts, in text order.

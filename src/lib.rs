@@ -73,6 +73,31 @@ such as منطقة، مدينة، ولاية; an organization descriptor such as
 or the same entity named earlier in the text by a sure name (أسيمي غويتا ... غويتا). Context is
 judged against the sure mentions; a risky name that has it then competes with them under the
 longest-wins rule. [`ExtractorBuilder::require_context`] turns this off.
+
+# Relations
+
+A [`RelationExtractor`], built once from a [`RuleSet`] (rules are data: `gazetteers/rules/`,
+[`RuleSet::embedded`] is the default), finds [`Relation`]s between the mentions of one
+[`sentences`] span: who is affiliated with, replaced by, part of, leads, holds a position in,
+is a national of, is a member of, spoke to, visited, attacks, supports or is located in what.
+Each relation's `head` and `tail` index the mentions it was given. [`graph`] turns `alam tag`
+output into a corpus graph (nodes, sentence co-occurrences, relation counts).
+
+```
+use alam::{Extractor, Gazetteer, RelationExtractor, RelationKind};
+
+let extractor = Extractor::new(Gazetteer::embedded()?)?;
+let relations = RelationExtractor::embedded()?;
+let text = "وقال المحلل السياسي الإيطالي دانييلي روفينيتي لموقع \"سكاي نيوز عربية\" إن الوضع خطير.";
+let mentions = extractor.extract(text)?;
+let found = relations.extract(text, &mentions)?;
+let nationality = found.iter().find(|r| r.kind == RelationKind::Nationality).unwrap();
+assert_eq!(mentions[nationality.head].entity.id(), "daniele_ruffinetti");
+assert_eq!(nationality.country, Some("italy"));
+let spoke = found.iter().find(|r| r.kind == RelationKind::SpokeTo).unwrap();
+assert_eq!(mentions[spoke.tail].entity.id(), "sky_news_arabia");
+# Ok::<(), alam::Error>(())
+```
 */
 
 #![deny(missing_docs)]
@@ -80,17 +105,26 @@ longest-wins rule. [`ExtractorBuilder::require_context`] turns this off.
 
 pub mod batch;
 mod chars;
+pub mod conll_eval;
 mod error;
 pub mod eval;
 mod extractor;
 pub mod format;
 mod gazetteer;
+pub mod graph;
 mod matcher;
 mod normalize;
+mod relation;
+mod sentence;
 mod variants;
 
 pub use error::{Error, ErrorKind, Result};
 pub use extractor::{Extractor, ExtractorBuilder, Mention, MentionRecord};
 pub use gazetteer::{Conflict, Entity, EntityKind, Gazetteer, Name, Source};
 pub use normalize::{fold, normalize, NormalizeOptions, Normalized};
+pub use relation::{
+    brat_relations, Relation, RelationExtractor, RelationKind, RelationRecord, Rule, RuleSet, Span,
+    SpanRecord,
+};
+pub use sentence::{sentence_index, sentences};
 pub use variants::{VariantRules, MIN_LETTERS};

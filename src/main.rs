@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use alam::batch::{self, Format, JsonlSink, Stats, TagOptions};
 use alam::format::{BratSink, ConllSink};
-use alam::{Extractor, Gazetteer, VariantRules};
+use alam::{Extractor, Gazetteer, RelationExtractor, RuleSet, VariantRules};
 
 const AFTER_HELP: &str = "\
 Exit status of `alam tag`: 0 when every record was tagged, 1 when some records were errors \
@@ -45,12 +45,32 @@ enum Command {
     /// Inspect and validate gazetteer files.
     #[command(subcommand)]
     Gazetteer(GazetteerCommand),
-    /// Score `alam tag` output against gold annotations (strict and partial P/R/F1, linking).
+    /// Score `alam tag` output against gold annotations (strict and partial P/R/F1, linking),
+    /// or the extractor on a CoNLL benchmark (--conll).
     ///
     /// Gold is a directory of JSONL files in the seeds/gold format (code-point offsets).
     /// Strict: exact span and type. Partial: overlapping span and same type. Linking: each gold
-    /// entity (slug and type) should get exactly one predicted id.
+    /// entity (slug and type) should get exactly one predicted id. With --conll FILE (ANERcorp
+    /// format), conlleval-style exact chunks over PERS, LOC and ORG.
     Eval(EvalArgs),
+    /// Build the corpus entity graph from `alam tag` JSONL output.
+    ///
+    /// Writes graph.json (nodes, sentence co-occurrences, relation counts with an example
+    /// sentence each), nodes.csv and edges.csv (for Gephi: Id,Label,... and
+    /// Source,Target,Type,Label,Weight,...; pandas reads them as they are) into the --output
+    /// directory. Reads standard input when no path is given. Error records are skipped and
+    /// counted.
+    Graph(GraphArgs),
+}
+
+#[derive(Args)]
+struct GraphArgs {
+    /// `alam tag` JSONL output files (`-` or nothing: standard input).
+    #[arg(value_name = "PATH")]
+    inputs: Vec<PathBuf>,
+    /// The directory to write graph.json, nodes.csv and edges.csv into.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    output: PathBuf,
 }
 
 #[derive(Args)]
@@ -111,6 +131,13 @@ struct TagArgs {
     /// held in memory.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     max_record_size: usize,
+    /// Add the relation rules of this file to the default ones (repeatable; the format is in
+    /// gazetteers/rules/README.md).
+    #[arg(long = "relations", value_name = "PATH")]
+    relation_files: Vec<PathBuf>,
+    /// Do not extract relations: entities only, and no "relations" field.
+    #[arg(long)]
+    no_relations: bool,
 }
 
 /// Inputs larger than this get the DFA word-start automaton.
@@ -188,12 +215,28 @@ enum GazetteerCommand {
 
 #[derive(Args)]
 struct EvalArgs {
-    /// Directory of gold JSONL files (seeds/gold format).
-    #[arg(long, value_name = "DIR")]
-    gold: PathBuf,
-    /// `alam tag` output to score.
-    #[arg(value_name = "PRED.jsonl")]
-    predictions: PathBuf,
+    /// Directory of gold JSONL files (seeds/gold format). Required unless --conll is given.
+    #[arg(long, value_name = "DIR", conflicts_with = "conll")]
+    gold: Option<PathBuf>,
+    /// `alam tag` output to score. Required unless --conll is given.
+    #[arg(value_name = "PRED.jsonl", conflicts_with = "conll")]
+    predictions: Option<PathBuf>,
+    /// Score the extractor itself on a CoNLL benchmark (ANERcorp format: `token TAG` lines,
+    /// IOB2 tags, a blank line between sentences): the tokens are joined by spaces, the
+    /// sentences by newlines, the text is tagged, and exact entity chunks are scored over PERS,
+    /// LOC and ORG (PER -> PERS, ORG -> ORG, GPE and LOC -> LOC; NORP, PRODUCT, EVENT and gold
+    /// MISC are not scored). A mention covers the tokens it overlaps (clitics inside a token).
+    #[arg(long, value_name = "FILE")]
+    conll: Option<PathBuf>,
+    /// With --conll: the gazetteers to tag with, as for `alam tag`.
+    #[command(flatten)]
+    gazetteer: GazetteerArgs,
+    /// With --conll: count risky names even without context.
+    #[arg(long)]
+    keep_risky: bool,
+    /// With --conll: list the false positive and false negative chunks.
+    #[arg(long)]
+    errors: bool,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -229,6 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             check(&paths, with_default)
         }
         Command::Eval(args) => eval(args),
+        Command::Graph(args) => graph(args),
     }
 }
 
@@ -297,6 +341,15 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     options.format = format;
     options.shard = args.shard;
     options.max_record_bytes = args.max_record_size;
+    if !args.no_relations {
+        let mut rules = RuleSet::embedded().context("the embedded relation rules are broken")?;
+        for path in &args.relation_files {
+            rules.add_file(path)?;
+        }
+        options.relations = Some(RelationExtractor::new(rules)?);
+    } else if !args.relation_files.is_empty() {
+        bail!("--relations and --no-relations contradict each other");
+    }
 
     let progress = (!args.quiet && io::stderr().is_terminal()).then(|| progress_bar(&inputs));
     let report = |done: u64, bytes: u64| {
@@ -484,11 +537,45 @@ fn check(paths: &[PathBuf], with_default: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let report = alam::eval::evaluate_files(&args.gold, &args.predictions)?;
+    if let Some(conll) = &args.conll {
+        let gazetteer = load_gazetteer(&args.gazetteer)?;
+        let extractor = Extractor::builder().require_context(!args.keep_risky).build(gazetteer)?;
+        let report = alam::conll_eval::evaluate_file(&extractor, conll, args.errors)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", report.to_table());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(gold), Some(predictions)) = (&args.gold, &args.predictions) else {
+        bail!("give --gold DIR and PRED.jsonl (alam tag output) to score, or --conll FILE to score the extractor on a CoNLL benchmark");
+    };
+    let report = alam::eval::evaluate_files(gold, predictions)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report.to_table());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
+    let mut builder = alam::graph::GraphBuilder::new();
+    let mut inputs = args.inputs;
+    if inputs.is_empty() {
+        inputs.push(PathBuf::from("-"));
+    }
+    for path in &inputs {
+        if path == Path::new("-") {
+            builder.read(io::stdin().lock())?;
+        } else {
+            let file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+            builder.read(io::BufReader::new(file))?;
+        }
+    }
+    let graph = builder.finish();
+    graph.write_dir(&args.output)?;
+    eprintln!("alam: wrote graph.json, nodes.csv and edges.csv to {}", args.output.display());
     Ok(ExitCode::SUCCESS)
 }

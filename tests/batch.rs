@@ -250,7 +250,7 @@ fn brat_parses_back_to_the_same_mentions() {
                     spans.iter().map(|&(a, b)| chars[a..b].iter().collect()).collect();
                 assert_eq!(shown.join(" "), cols[2], "brat text field");
                 got.push((spans[0].0, spans.last().unwrap().1, kind.to_string()));
-            } else {
+            } else if l.starts_with('#') && cols[1].starts_with("AnnotatorNotes T") {
                 ids.insert(
                     cols[1].trim_start_matches("AnnotatorNotes ").to_string(),
                     cols[2].to_string(),
@@ -397,7 +397,12 @@ proptest! {
                 let alone: Vec<Value> = extractor().extract(text).unwrap().iter()
                     .map(|m| serde_json::to_value(m.to_record(text)).unwrap()).collect();
                 prop_assert_eq!(&got["id"], &record["id"]);
-                prop_assert_eq!(got["entities"].as_array().unwrap(), &alone);
+                // The batch path adds each mention's sentence index; the rest is the same.
+                let mut entities = got["entities"].as_array().unwrap().clone();
+                for e in &mut entities {
+                    prop_assert!(e.as_object_mut().unwrap().remove("sentence").is_some());
+                }
+                prop_assert_eq!(&entities, &alone);
             } else {
                 prop_assert_eq!(got["line"].as_u64(), Some(i as u64 + 1));
                 prop_assert!(got["error"].is_string());
@@ -430,5 +435,56 @@ fn records_over_the_size_limit_become_error_records() {
         let (code, _, _) = alam(&["tag", "--max-record-size", bad, "in.jsonl"], &dir);
         assert_eq!(code, 2, "--max-record-size {bad}");
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn relations_are_written_and_the_graph_is_built() {
+    let dir = scratch("relations");
+    let seed = root().join("seeds/000_f63bd2125ddc3fbc.txt");
+    let (code, out, err) = alam(&["tag", "-q", seed.to_str().unwrap()], &dir);
+    assert_eq!(code, 0, "{err}");
+    let record = &lines(&out)[0];
+    let entities = record["entities"].as_array().unwrap();
+    let relations = record["relations"].as_array().expect("a relations field");
+    assert!(!relations.is_empty());
+    for r in relations {
+        let (h, t) = (r["head"].as_u64().unwrap() as usize, r["tail"].as_u64().unwrap() as usize);
+        assert!(h < entities.len() && t < entities.len(), "{r}");
+        assert_eq!(entities[h]["sentence"], entities[t]["sentence"], "same sentence: {r}");
+        assert!(r["type"].is_string());
+    }
+    assert!(
+        relations.iter().any(|r| r["type"] == "affiliated_with"
+            && entities[r["head"].as_u64().unwrap() as usize]["entity"] == "jnim"),
+        "JNIM is linked to al-Qaeda in the first sentence"
+    );
+    let (_, plain, _) = alam(&["tag", "-q", "--no-relations", seed.to_str().unwrap()], &dir);
+    assert!(lines(&plain)[0].get("relations").is_none());
+
+    // brat carries them as relation lines.
+    let (code, _, _) =
+        alam(&["tag", "-q", "--format", "brat", "-o", "brat", seed.to_str().unwrap()], &dir);
+    assert_eq!(code, 0);
+    let ann = std::fs::read_to_string(dir.join("brat/000_f63bd2125ddc3fbc.ann")).unwrap();
+    assert!(
+        ann.lines().any(|l| l.starts_with('R') && l.contains("Arg1:T") && l.contains("Arg2:T")),
+        "{ann}"
+    );
+
+    // The corpus graph from the JSONL output.
+    std::fs::write(dir.join("tagged.jsonl"), &out).unwrap();
+    let (code, _, err) = alam(&["graph", "-o", "graph", "tagged.jsonl"], &dir);
+    assert_eq!(code, 0, "{err}");
+    let nodes = std::fs::read_to_string(dir.join("graph/nodes.csv")).unwrap();
+    let edges = std::fs::read_to_string(dir.join("graph/edges.csv")).unwrap();
+    assert!(nodes.starts_with("Id,Label,"));
+    assert!(nodes.lines().any(|l| l.starts_with("bamako,")));
+    assert!(edges.starts_with("Source,Target,Type,"));
+    assert!(edges.lines().any(|l| l.starts_with("jnim,") && l.contains("affiliated_with")));
+    let graph: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("graph/graph.json")).unwrap())
+            .unwrap();
+    assert!(graph.is_object());
     std::fs::remove_dir_all(dir).unwrap();
 }

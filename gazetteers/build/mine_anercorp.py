@@ -11,17 +11,19 @@ Usage (from the repository root; Python 3.9+, standard library only):
     python3 gazetteers/build/mine_anercorp.py > gazetteers/anercorp_train.tsv
     python3 gazetteers/build/mine_anercorp.py --holdout /tmp/dev.conll > /tmp/mined.tsv
 
---holdout FILE mines from 80% of the train split only and writes the other 20% (every fifth
-block of 50 sentences) to FILE, for choosing the thresholds with
+--holdout FILE mines from the first 80% of the train split only and writes the last 20% to
+FILE, for choosing the thresholds with
 `alam eval --conll FILE --gazetteer /tmp/mined.tsv` (run it with gazetteers/anercorp_train.tsv
 moved away, so the default gazetteer does not already hold the names mined from the dev part).
 
 The names the default gazetteer already knows are skipped: they are read from
 `cargo run --release -q -- gazetteer names --normalized --long` (entities whose id starts with
 `anercorp_` excluded), or from --known FILE holding that output. With --snn PATH (default
-../shared/data/saudinewsnet/saudinewsnet.txt.gz, used when present), one-word names that look like
-common words in that general news corpus are marked risky (counts only, no text is copied).
---log FILE writes every decision with its counts.
+../shared/data/saudinewsnet/saudinewsnet.txt.gz, used when present; CC BY-NC-SA, only token
+counts are used, no text is copied), one-word names that look like common words in that general
+news corpus are marked risky, and a و glued to the first word of a longer name is recognised
+(--snn-cache FILE keeps the counts between runs). --log FILE writes every decision with its
+counts (gazetteers/build/anercorp.log). The output is deterministic (rows sorted by id).
 """
 import argparse
 import collections
@@ -37,7 +39,8 @@ CREDIT = ("ANERcorp (Benajiba, Rosso & Benedí Ruiz 2007), CAMeL Lab train split
           "https://creativecommons.org/licenses/by-sa/4.0/")
 
 # Thresholds (chosen on the 80/20 holdout of the train split, see ANERCORP.md).
-MIN_TAGGED = 2        # tagged as the type at least this often
+MIN_TAGGED = 2        # tagged as the type at least this often (one-word names)
+MIN_TAGGED_MULTI = 1  # the same for names of several words
 MIN_RATIO = 0.7       # share of the occurrences tagged as exactly this chunk (any clitic)
 MIN_RATIO_ONE = 0.7   # the same for one-word names
 SNN_MIN = 50          # evidence needed for a SaudiNewsNet common-word test
@@ -57,6 +60,10 @@ LOC_NAMES = {"اوروبا", "اسيا", "افريقيا", "امريكا الل�
              "القوقاز", "الخليج", "الشرق الاقصي", "المغرب العربي", "الساحل", "اوقيانوسيا",
              "امريكا الشماليه", "امريكا الجنوبيه", "اوروبا الشرقيه", "اوروبا الغربيه",
              "الضفه الغربيه", "قطاع غزه", "غزه", "الجولان", "سيناء", "كشمير"}
+# Peoples, sects and tribes that ANERcorp tags ORG or LOC: alam types them NORP (folded).
+NORP_NAMES = {"الاكراد", "اكراد", "البانتو", "الماوري", "قريش", "شيعه", "الشيعه", "السنه", "الامازيغ",
+              "البربر", "الطوارق", "الهوتو", "التوتسي", "البشتون", "الاوزبك", "الهزاره", "الدروز",
+              "الموارنه", "الاقباط", "الاشوريين", "الكلدان"}
 PRONOUN_SUFFIXES = ["ها", "هم", "هما", "كم", "نا", "هن", "ه"]
 TRANSLIT = dict(zip("ابتثجحخدذرزسشصضطظعغفقكلمنهوي", [
     "a", "b", "t", "th", "j", "h", "kh", "d", "dh", "r", "z", "s", "sh", "s", "d", "t", "z", "e",
@@ -132,31 +139,41 @@ def known_names(path):
     return known
 
 
-def snn_counts(path, wanted):
-    """Token counts in SaudiNewsNet for the folded forms of `wanted` (dict name -> set of forms)."""
-    forms = set()
-    for fs in wanted.values():
-        forms |= fs
+def snn_counts(path, cache=None):
+    """Counts of every folded token of SaudiNewsNet (an empty Counter when the file is absent).
+    With `cache`, the counts are kept in that pickle file for the next run."""
+    if cache and os.path.exists(cache):
+        import pickle
+        with open(cache, "rb") as f:
+            return pickle.load(f)
     counts = collections.Counter()
+    if not os.path.exists(path):
+        print(f"{path} is absent: no SaudiNewsNet tests", file=sys.stderr)
+        return counts
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
-            for tok in line.split():
-                tok = fold(tok.strip(".,،:;؛!?؟\"'()[]«»-"))
-                if tok in forms:
-                    counts[tok] += 1
+            counts.update(fold(t.strip(".,،:;؛!?؟\"'()[]«»-")) for t in line.split())
+    if cache:
+        import pickle
+        with open(cache, "wb") as f:
+            pickle.dump(counts, f)
     return counts
 
 
 def common_word_forms(name):
     """The forms whose counts decide whether a one-word name is a common word."""
-    forms = {"bare": {name}, "def": set(), "suffix": set(), "clitic": set()}
-    if not name.startswith("ال"):
+    full = name
+    forms = {"bare": {name}, "def": set(), "undef": set(), "suffix": set(), "clitic": set()}
+    if name.startswith("ال"):
+        forms["undef"].add(name[2:])
+        name = name[2:]
+    else:
         forms["def"].add("ال" + name)
     stem = name[:-1] + "ت" if name.endswith("ه") else name
     for s in PRONOUN_SUFFIXES:
         forms["suffix"].add(stem + s)
     for c in ["و", "ف", "ب", "ل", "ك"]:
-        forms["clitic"].add(c + name)
+        forms["clitic"].add(c + full)
     return forms
 
 
@@ -172,8 +189,10 @@ def main():
     ap.add_argument("--holdout", metavar="FILE")
     ap.add_argument("--known", metavar="FILE")
     ap.add_argument("--snn", default=SNN)
+    ap.add_argument("--snn-cache", metavar="FILE", help="keep the SaudiNewsNet counts here")
     ap.add_argument("--log", metavar="FILE")
     ap.add_argument("--min-tagged", type=int, default=MIN_TAGGED)
+    ap.add_argument("--min-tagged-multi", type=int, default=MIN_TAGGED_MULTI)
     ap.add_argument("--min-ratio", type=float, default=MIN_RATIO)
     ap.add_argument("--min-ratio-one", type=float, default=MIN_RATIO_ONE)
     args = ap.parse_args()
@@ -182,9 +201,9 @@ def main():
 
     sentences = read_conll(args.train)
     if args.holdout:
-        mine, dev = [], []
-        for i, s in enumerate(sentences):
-            (dev if (i // 50) % 5 == 4 else mine).append(s)
+        # The last fifth, like the test split, which is the end of the corpus.
+        cut = len(sentences) * 4 // 5
+        mine, dev = sentences[:cut], sentences[cut:]
         with open(args.holdout, "w", encoding="utf-8") as f:
             for s in dev:
                 f.write("".join(f"{t} {g}\n" for t, g in s) + "\n")
@@ -206,6 +225,8 @@ def main():
         for i in range(a, b):
             covered[i] = (a, b)
 
+    o_words = collections.Counter(t for t, c in zip(toks, covered) if t and c is None)
+
     # Chunk surface forms: folded token tuples, with the written form most often seen.
     bare = collections.Counter()
     written = collections.defaultdict(collections.Counter)
@@ -213,18 +234,40 @@ def main():
         if k in TYPE_OF:
             bare[tuple(toks[a:b])] += 1
 
+    first_words = collections.Counter()  # folded first words of the chunks
+    for seq, n in bare.items():
+        first_words[seq[0]] += n
+
     def base_form(seq):
-        """The chunk without a proclitic run on its first word, when the remainder is a chunk
-        seen at least a quarter as often bare (or known): وإسرائيل -> إسرائيل, but بكين stays."""
+        """The chunk without a proclitic run on its first word, when the remainder is a known
+        name, or a chunk seen at least a quarter as often bare, or a more frequent first word of
+        chunks (ويوسف عبد الله -> يوسف عبد الله), or an ال-word after و (والباكيها), or a first
+        word that SaudiNewsNet has far more often without the clitic: وإسرائيل -> إسرائيل, but
+        بغداد, بكين, وليد stay."""
         best, best_n = seq, 0
         for c, rest in strips(seq[0]):
             cand = (rest,) + seq[1:]
-            n = bare[cand] + (1000 if " ".join(cand) in known else 0)
-            if n > best_n and n * 4 >= bare[seq]:
+            if " ".join(cand) in known:
+                n = 10**6
+            elif bare[cand] and bare[cand] * 4 >= bare[seq]:
+                n = bare[cand] * 1000
+            elif first_words[rest] and first_words[rest] >= first_words[seq[0]]:
+                n = first_words[rest]
+            elif c == "و" and rest.startswith("ال") and len(rest) >= 5:
+                n = 1
+            elif (c == "و" and len(seq) > 1 and len(rest) >= 3 and o_words[rest] < 3
+                  and snn[rest] >= 3 and snn[rest] >= 3 * snn[seq[0]]):
+                # The first word of a longer name, far more frequent without و in general news
+                # and not a common word of the train split: وعبير أحمد -> عبير أحمد.
+                n = 1
+            else:
+                continue
+            if n > best_n:
                 best, best_n = cand, n
         return best
 
     known = known_names(args.known)
+    snn = snn_counts(args.snn, args.snn_cache)
     # Candidates: base forms of the PERS/LOC/ORG chunks.
     tagged = collections.defaultdict(collections.Counter)  # base -> type -> count
     for (a, b), k in gold.items():
@@ -262,12 +305,30 @@ def main():
     rows = []
     stats = collections.Counter()
     one_word = {}
-    for name, types in tagged.items():
+    def is_name(words):
+        return " ".join(words) in known or tuple(words) in tagged
+
+    def coordination(name):
+        """Two names joined by و (فرنسا وإيطاليا, نيويورك ولندن): not one name."""
+        for i in range(1, len(name)):
+            w = name[i]
+            if w.startswith("و") and is_name(name[:i]) and is_name((w[1:],) + name[i + 1:]):
+                return True
+        return False
+
+    kept = set()  # folded names kept so far, longest first
+    # Longer names first: an occurrence inside a longer chunk whose name is kept (or known) is
+    # no error, since the matcher prefers the longer name (بوش in جورج بوش).
+    for name, types in sorted(tagged.items(), key=lambda kv: (-len(kv[0]), kv[0])):
         kind, n_kind = types.most_common(1)[0]
         folded = " ".join(name)
         if folded in known:
             stats["known"] += 1
             log.append(("known", folded, kind, n_kind, 0, 0, 0))
+            continue
+        if coordination(name):
+            stats["dropped"] += 1
+            log.append(("coordination", folded, kind, n_kind, 0, 0, 0))
             continue
         exact = other = o = inside = 0
         for a, b in occurrences(name):
@@ -279,30 +340,40 @@ def main():
             elif all(covered[i] is None for i in range(a, b)):
                 o += 1
             else:
+                outer = covered[a]
+                if outer and all(covered[i] == outer for i in range(a, b)):
+                    longer = " ".join(base_form(tuple(toks[outer[0]:outer[1]])))
+                    if longer in kept or longer in known:
+                        continue
                 inside += 1
         total = exact + other + o + inside
         ratio = exact / total if total else 0.0
         min_ratio = args.min_ratio_one if len(name) == 1 else args.min_ratio
-        if exact < args.min_tagged or ratio < min_ratio:
+        min_tagged = args.min_tagged if len(name) == 1 else args.min_tagged_multi
+        if exact < min_tagged or ratio < min_ratio:
             stats["dropped"] += 1
             log.append(("dropped", folded, kind, exact, o, other, inside))
             continue
         if len(name) == 1:
             one_word[folded] = common_word_forms(folded)
         rows.append((name, kind, exact, o, other, inside))
+        kept.add(folded)
 
     # One-word names that look like common words in general news are risky.
     risky = {}
-    if one_word and os.path.exists(args.snn):
-        counts = snn_counts(args.snn, {k: set().union(*v.values()) for k, v in one_word.items()})
+    if one_word and snn:
+        counts = snn
         for name, forms in one_word.items():
             n = counts[name]
             d = sum(counts[f] for f in forms["def"])
+            u = sum(counts[f] for f in forms["undef"])
             s = sum(counts[f] for f in forms["suffix"])
             c = max([counts[f] for f in forms["clitic"]] or [0])
             reasons = []
             if d >= SNN_MIN and d * 2 >= n:
                 reasons.append(f"ال-form {d} vs {n}")
+            if u >= SNN_MIN and u * 3 >= n and o_words[name[2:]] >= 2:
+                reasons.append(f"form without ال {u} vs {n}, tagged O {o_words[name[2:]]} in train")
             if s >= SNN_MIN and s * 2 >= n:
                 reasons.append(f"pronoun suffixes {s} vs {n}")
             if c >= SNN_MIN and c > 3 * n:
@@ -311,6 +382,20 @@ def main():
                 reasons.append("two letters")
             if reasons:
                 risky[name] = "; ".join(reasons)
+
+    # Person names that begin the longer person names of two or more people are given names
+    # (إسماعيل, صبري, عبد العزيز): alone they are risky.
+    longer = collections.defaultdict(set)
+    for (a, b), k in gold.items():
+        if k == "PERS" and b - a > 1:
+            seq = base_form(tuple(toks[a:b]))
+            for i in range(1, len(seq)):
+                longer[seq[:i]].add(seq)
+    for name, kind, *_ in rows:
+        folded = " ".join(name)
+        if kind == "PERS" and len(longer[name]) >= 2:
+            reason = f"given name of {len(longer[name])} longer names"
+            risky[folded] = f"{risky[folded]}; {reason}" if folded in risky else reason
 
     # Group the names of one entity: folded forms equal once the space after عبد / ابو is
     # removed (عبد الله / عبدالله), and places with and without ال.
@@ -333,6 +418,8 @@ def main():
         typ = TYPE_OF[kind]
         if kind == "LOC" and (folded_main in LOC_NAMES or main_name[0] in LOC_WORDS):
             typ = "LOC"
+        if folded_main in NORP_NAMES:
+            typ = "NORP"
         names = []
         for m in members:
             forms = written[m[0]].most_common()

@@ -1,0 +1,1439 @@
+//! Relations between mentions, from rules that are data, one sentence at a time.
+//!
+//! A [`RuleSet`] is loaded from TSV files (the format is documented in
+//! `gazetteers/rules/README.md`; [`RuleSet::embedded`] is the default shipped in
+//! `gazetteers/rules/relations.tsv`). A [`RelationExtractor`] compiles it once (one
+//! `aho-corasick` automaton over every folded trigger), is `Send + Sync` and cheap to clone, and
+//! turns a text and its [`Mention`]s into [`Relation`]s whose `head` and `tail` index that slice.
+//!
+//! ```
+//! use alam::{Extractor, Gazetteer, RelationExtractor, RelationKind};
+//!
+//! let extractor = Extractor::new(Gazetteer::embedded()?)?;
+//! let relations = RelationExtractor::embedded()?;
+//! let text = "ويذكر أن تحالف \"دول الساحل\" المكون من مالي وبوركينا فاسو والنيجر قرر إنشاء قوة.";
+//! let mentions = extractor.extract(text)?;
+//! let found: Vec<(RelationKind, &str, &str)> = relations
+//!     .extract(text, &mentions)?
+//!     .iter()
+//!     .map(|r| (r.kind, mentions[r.head].entity.id(), mentions[r.tail].entity.id()))
+//!     .collect();
+//! assert_eq!(found, [
+//!     (RelationKind::MemberOf, "mali", "alliance_of_sahel_states"),
+//!     (RelationKind::MemberOf, "burkina_faso", "alliance_of_sahel_states"),
+//!     (RelationKind::MemberOf, "niger", "alliance_of_sahel_states"),
+//! ]);
+//! # Ok::<(), alam::Error>(())
+//! ```
+//!
+//! # How a rule matches
+//!
+//! Within one sentence (see [`sentences`]), the text is folded like the mentions were (the same
+//! [`fold`] and [`NormalizeOptions`]) and cut into tokens at white space; a token is a word with
+//! whatever punctuation and proclitics are glued to it (`بـ"الفيلق` is one token). A trigger
+//! matches at a word start or after a proclitic run (so زار is found in وزار), and ends at a word
+//! end unless it ends with `*` (then زيار* is found in زيارته). From each trigger the arguments are
+//! looked for outward, in the order the rule gives: to the right the nearest mention of a fitting
+//! type that starts at most `gap` tokens after the previous element, to the left the nearest
+//! that ends at most `gap` tokens before. A trigger inside a mention does not count.
+//!
+//! - **Lists**: an argument that starts a list of mentions of the same type joined by و or a
+//!   comma (مالي وبوركينا فاسو والنيجر) takes the whole list: one relation per member.
+//! - **Phrases**: a rule flagged `phrase` describes a noun phrase headed by its first element
+//!   (جماعة نصرة الإسلام والمسلمين المرتبطة بتنظيم القاعدة). A later rule that looks left and lands
+//!   on another element of that phrase takes the phrase head instead: in "... المرتبطة بتنظيم
+//!   القاعدة حصارا على باماكو" the siege is laid by the group, not by al-Qaeda.
+//! - **Negation**: a rule's negation words cancel a match when one stands between its first and
+//!   last element, or in the two tokens before the first (لم يزر, نفى أن).
+//! - **One relation per pair and sentence**: when several rules or triggers link the same two
+//!   entities with the same type in one sentence, the first rule in file order wins (then the
+//!   leftmost, longest trigger).
+//!
+//! [`fold`]: crate::fold
+//! [`sentences`]: crate::sentences
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use serde::Serialize;
+
+use crate::chars::{
+    clitic_before, is_quote, is_word_char, is_word_end, is_word_start, CLITIC_RUNS,
+};
+use crate::error::{Error, Result};
+use crate::extractor::Mention;
+use crate::gazetteer::{Entity, EntityKind, Source};
+use crate::normalize::{fold, NormalizeOptions, Normalized};
+use crate::sentence::{sentence_index, sentences};
+
+/// The default rule file, embedded in the library.
+const DEFAULT_FILE: (&str, &str) =
+    ("gazetteers/rules/relations.tsv", include_str!("../gazetteers/rules/relations.tsv"));
+
+/// The largest finite gap a rule may give, in tokens.
+const MAX_GAP: usize = 30;
+
+/// How many tokens before a match its negation words are looked for.
+const NEGATION_BEFORE: usize = 2;
+
+/// The type of a relation. Direction is head -> tail as the name reads: `replaced_by(wagner,
+/// africa_corps)` says Wagner was replaced by the Africa Corps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RelationKind {
+    /// ORG -> ORG: a group linked or pledged to another (JNIM -> al-Qaeda).
+    AffiliatedWith,
+    /// ORG -> ORG: an organization replaced by another (Wagner -> Africa Corps).
+    ReplacedBy,
+    /// ORG -> ORG: a body under another (a force under a ministry).
+    PartOf,
+    /// PER -> ORG: a person who leads an organization.
+    Leads,
+    /// PER -> GPE, ORG or NORP: a person holding an office; the relation carries the role
+    /// text (وزير الخارجية) and, for a NORP tail, its country.
+    HoldsPosition,
+    /// PER -> NORP: a person's nationality, from a demonym beside the name (المحلل الإيطالي
+    /// دانييلي روفينيتي); the relation carries the demonym's country.
+    Nationality,
+    /// GPE or ORG -> ORG: a member of an alliance or organization.
+    MemberOf,
+    /// PER -> ORG: a person speaking to, or quoted by, a media outlet.
+    SpokeTo,
+    /// PER -> GPE: a person visiting a place.
+    Visited,
+    /// ORG -> GPE or ORG: attack, siege, ambush, blockade.
+    Attacks,
+    /// GPE or ORG -> GPE or ORG: support, aid, backing.
+    Supports,
+    /// GPE or LOC -> GPE (or a NORP standing for a country): a place in another.
+    LocatedIn,
+}
+
+impl RelationKind {
+    /// Every relation type, in the order used for reports.
+    pub const ALL: [RelationKind; 12] = [
+        RelationKind::AffiliatedWith,
+        RelationKind::ReplacedBy,
+        RelationKind::PartOf,
+        RelationKind::Leads,
+        RelationKind::HoldsPosition,
+        RelationKind::Nationality,
+        RelationKind::MemberOf,
+        RelationKind::SpokeTo,
+        RelationKind::Visited,
+        RelationKind::Attacks,
+        RelationKind::Supports,
+        RelationKind::LocatedIn,
+    ];
+
+    /// The name written in rule files and output: `affiliated_with`, `replaced_by`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelationKind::AffiliatedWith => "affiliated_with",
+            RelationKind::ReplacedBy => "replaced_by",
+            RelationKind::PartOf => "part_of",
+            RelationKind::Leads => "leads",
+            RelationKind::HoldsPosition => "holds_position",
+            RelationKind::Nationality => "nationality",
+            RelationKind::MemberOf => "member_of",
+            RelationKind::SpokeTo => "spoke_to",
+            RelationKind::Visited => "visited",
+            RelationKind::Attacks => "attacks",
+            RelationKind::Supports => "supports",
+            RelationKind::LocatedIn => "located_in",
+        }
+    }
+}
+
+impl fmt::Display for RelationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RelationKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        RelationKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = RelationKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown relation type {s:?}: expected one of {}", known.join(" "))
+        })
+    }
+}
+
+/// A half-open byte range into the original text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    /// Start: UTF-8 byte offset into the original text.
+    pub start: usize,
+    /// End (exclusive): UTF-8 byte offset into the original text.
+    pub end: usize,
+}
+
+impl Span {
+    /// The span as it stands in `original`.
+    ///
+    /// # Panics
+    /// Panics when `original` is not the text the span was made from.
+    pub fn text<'t>(&self, original: &'t str) -> &'t str {
+        &original[self.start..self.end]
+    }
+}
+
+/// One element of a rule's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Trigger,
+    Head,
+    Tail,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Element {
+    slot: Slot,
+    /// A proclitic letter the argument's clitic run must end with (`ل+tail`).
+    clitic: Option<char>,
+}
+
+/// Which text a rule records as the role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RoleCapture {
+    None,
+    /// The trigger as written.
+    Trigger,
+    /// The trigger and the words after it, up to the next element (وزير الخارجية before الروسي).
+    Extended,
+}
+
+/// A set of entity kinds, one bit per [`EntityKind::ALL`] position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Kinds(u8);
+
+impl Kinds {
+    fn bit(kind: EntityKind) -> u8 {
+        let i = EntityKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        1 << i
+    }
+    fn contains(self, kind: EntityKind) -> bool {
+        self.0 & Kinds::bit(kind) != 0
+    }
+    fn iter(self) -> impl Iterator<Item = EntityKind> {
+        EntityKind::ALL.into_iter().filter(move |k| self.contains(*k))
+    }
+}
+
+/// One trigger of a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Trigger {
+    /// As written in the file, without the `*`.
+    text: String,
+    /// Matches the start of a longer word (written with a final `*`).
+    prefix: bool,
+}
+
+/// One relation rule, as loaded from a rule file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    kind: RelationKind,
+    triggers: Vec<Trigger>,
+    head: Kinds,
+    tail: Kinds,
+    order: Vec<Element>,
+    /// One per adjacent pair of `order`; `None` is unbounded within the sentence.
+    gaps: Vec<Option<usize>>,
+    negation: Vec<String>,
+    role: RoleCapture,
+    parent: bool,
+    phrase: bool,
+    noconj: bool,
+    country: bool,
+    source: Source,
+}
+
+impl Rule {
+    /// The relation type this rule finds.
+    pub fn kind(&self) -> RelationKind {
+        self.kind
+    }
+    /// The entity types the head may have.
+    pub fn head_kinds(&self) -> impl Iterator<Item = EntityKind> {
+        self.head.iter()
+    }
+    /// The entity types the tail may have.
+    pub fn tail_kinds(&self) -> impl Iterator<Item = EntityKind> {
+        self.tail.iter()
+    }
+    /// Whether a mention of `kind` may be this rule's head.
+    pub fn allows_head(&self, kind: EntityKind) -> bool {
+        self.head.contains(kind)
+    }
+    /// Whether a mention of `kind` may be this rule's tail.
+    pub fn allows_tail(&self, kind: EntityKind) -> bool {
+        self.tail.contains(kind)
+    }
+    /// The triggers as written in the file (a final `*` marks a prefix trigger); empty for a
+    /// rule without trigger.
+    pub fn triggers(&self) -> impl Iterator<Item = String> + '_ {
+        self.triggers.iter().map(|t| if t.prefix { format!("{}*", t.text) } else { t.text.clone() })
+    }
+    /// Where the rule was defined.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+    fn has_trigger(&self) -> bool {
+        self.order.iter().any(|e| e.slot == Slot::Trigger)
+    }
+}
+
+/// Relation rules loaded from one or more TSV files, in file order (which decides ties).
+///
+/// ```
+/// use alam::{RelationKind, RuleSet};
+///
+/// let tsv = "type\ttriggers\thead\ttail\torder\tgap\n\
+///            visited\tزار|يزور|زيارة\tPER\tGPE\thead trigger tail\t3,1\n";
+/// let rules = RuleSet::from_tsv("mine.tsv", tsv).unwrap();
+/// assert_eq!(rules.rules()[0].kind(), RelationKind::Visited);
+///
+/// let err = RuleSet::from_tsv("bad.tsv", "type\ttriggers\thead\ttail\torder\tgap\n\
+///                                         visits\tزار\tPER\tGPE\thead trigger tail\t3\n")
+///     .unwrap_err();
+/// assert!(err.to_string().starts_with("bad.tsv:2: unknown relation type \"visits\""));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+/// Columns of a rule file; the first six are required.
+const COLUMNS: [&str; 10] =
+    ["type", "triggers", "head", "tail", "order", "gap", "negation", "role", "flags", "note"];
+const REQUIRED: usize = 6;
+
+impl RuleSet {
+    /// An empty rule set.
+    pub fn new() -> RuleSet {
+        RuleSet::default()
+    }
+
+    /// The default rules shipped in `gazetteers/rules/relations.tsv` and embedded in the library.
+    ///
+    /// # Errors
+    /// Fails only if the shipped data is broken, which the test suite rules out.
+    pub fn embedded() -> Result<RuleSet> {
+        RuleSet::from_tsv(DEFAULT_FILE.0, DEFAULT_FILE.1)
+    }
+
+    /// Parses one rule file held in memory; `file` names it in errors.
+    ///
+    /// # Errors
+    /// Fails on a malformed header or row (the error names file and line).
+    pub fn from_tsv(file: &str, data: &str) -> Result<RuleSet> {
+        let mut rules = RuleSet::new();
+        rules.add_tsv(file, data)?;
+        Ok(rules)
+    }
+
+    /// Reads and parses rule files, in order.
+    ///
+    /// # Errors
+    /// Fails when a file cannot be read or is malformed (the error names file and line).
+    pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<RuleSet> {
+        let mut rules = RuleSet::new();
+        for path in paths {
+            rules.add_file(path.as_ref())?;
+        }
+        Ok(rules)
+    }
+
+    /// Adds the rules of a file after those already loaded.
+    ///
+    /// # Errors
+    /// Fails when the file cannot be read, is not UTF-8 or is malformed.
+    pub fn add_file(&mut self, path: &Path) -> Result<()> {
+        let data = std::fs::read(path).map_err(|e| Error::io(Some(path.to_path_buf()), e))?;
+        let file = path.display().to_string();
+        let data = String::from_utf8(data).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+            Error::rule(&file, line, "invalid UTF-8")
+        })?;
+        self.add_tsv(&file, &data)
+    }
+
+    /// Adds the rules of a file held in memory; `file` names it in errors.
+    ///
+    /// # Errors
+    /// Fails on a malformed header or row: missing or unknown column, wrong number of fields,
+    /// unknown relation or entity type, bad order, bad gap, empty trigger or negation word,
+    /// unknown role or flag.
+    pub fn add_tsv(&mut self, file: &str, data: &str) -> Result<()> {
+        let mut lines = data.lines().enumerate().map(|(i, l)| (i + 1, l));
+        let (header_line, header) = loop {
+            match lines.next() {
+                None => return Err(Error::rule(file, 0, "empty file: expected a header row")),
+                Some((_, l)) if l.trim().is_empty() || l.starts_with('#') => continue,
+                Some(found) => break found,
+            }
+        };
+        let columns = parse_header(file, header_line, header)?;
+        for (line, text) in lines {
+            if text.trim().is_empty() || text.starts_with('#') {
+                continue;
+            }
+            self.rules.push(parse_row(file, line, text, &columns)?);
+        }
+        Ok(())
+    }
+
+    /// Every rule, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// Maps each known column to its index in the file.
+struct Columns {
+    index: [Option<usize>; COLUMNS.len()],
+    count: usize,
+    names: Vec<String>,
+}
+
+fn parse_header(file: &str, line: usize, text: &str) -> Result<Columns> {
+    let mut index = [None; COLUMNS.len()];
+    let names: Vec<String> = text.split('\t').map(|s| s.trim().to_string()).collect();
+    for (i, name) in names.iter().enumerate() {
+        let Some(k) = COLUMNS.iter().position(|c| c == name) else {
+            return Err(Error::rule(
+                file,
+                line,
+                format!(
+                    "unknown column {name:?} in the header: known columns are {}",
+                    COLUMNS.join(", ")
+                ),
+            ));
+        };
+        if index[k].is_some() {
+            return Err(Error::rule(file, line, format!("column {name:?} appears twice")));
+        }
+        index[k] = Some(i);
+    }
+    if let Some(k) = (0..REQUIRED).find(|&k| index[k].is_none()) {
+        return Err(Error::rule(
+            file,
+            line,
+            format!(
+                "missing column {:?} in the header (it must name {})",
+                COLUMNS[k],
+                COLUMNS[..REQUIRED].join(", ")
+            ),
+        ));
+    }
+    Ok(Columns { index, count: names.len(), names })
+}
+
+fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<Rule> {
+    let fields: Vec<&str> = text.split('\t').collect();
+    let err = |message: String| Error::rule(file, line, message);
+    if fields.len() != columns.count {
+        return Err(err(format!(
+            "expected {} tab-separated fields ({}), found {}",
+            columns.count,
+            columns.names.join(", "),
+            fields.len()
+        )));
+    }
+    let get = |k: usize| columns.index[k].map_or("", |i| fields[i].trim());
+    let options = NormalizeOptions::default();
+
+    let kind: RelationKind = get(0).parse().map_err(err)?;
+    let head = parse_kinds(get(2), "head").map_err(err)?;
+    let tail = parse_kinds(get(3), "tail").map_err(err)?;
+    let order = parse_order(get(4)).map_err(err)?;
+    let has_trigger = order.iter().any(|e| e.slot == Slot::Trigger);
+
+    let mut triggers = Vec::new();
+    let raw = get(1);
+    if raw == "-" {
+        if has_trigger {
+            return Err(err("the order names a trigger but the triggers column is \"-\"".into()));
+        }
+    } else {
+        if !has_trigger {
+            return Err(err(format!(
+                "triggers {raw:?} are given but the order {:?} has no trigger: add `trigger` to \
+                 the order, or write \"-\" for a rule without trigger",
+                get(4)
+            )));
+        }
+        for item in raw.split('|') {
+            let item = item.trim();
+            let (text, prefix) = match item.strip_suffix('*') {
+                Some(rest) => (rest.trim_end(), true),
+                None => (item, false),
+            };
+            let folded = fold(text, &options);
+            let folded = folded.trim();
+            if folded.is_empty() {
+                return Err(err(format!("empty trigger {item:?} in {raw:?}")));
+            }
+            let first = folded.chars().next().is_some_and(is_word_char);
+            let last = folded.chars().next_back().is_some_and(is_word_char);
+            if !first || !last {
+                return Err(err(format!(
+                    "trigger {item:?} must begin and end with a letter or digit"
+                )));
+            }
+            triggers.push(Trigger { text: text.to_string(), prefix });
+        }
+    }
+
+    let pairs = order.len() - 1;
+    let gaps = parse_gaps(get(5), pairs).map_err(err)?;
+
+    let mut negation = Vec::new();
+    let raw = get(6);
+    if !raw.is_empty() {
+        for item in raw.split('|') {
+            let folded = fold(item.trim(), &options);
+            let folded = folded.trim();
+            if folded.is_empty() {
+                return Err(err(format!("empty negation word {item:?} in {raw:?}")));
+            }
+            if folded.contains(char::is_whitespace) {
+                return Err(err(format!("negation {item:?} must be a single word")));
+            }
+            negation.push(item.trim().to_string());
+        }
+    }
+
+    let role = match get(7) {
+        "" => RoleCapture::None,
+        "trigger" => RoleCapture::Trigger,
+        "extended" => RoleCapture::Extended,
+        other => {
+            return Err(err(format!(
+                "unknown role {other:?}: expected \"trigger\", \"extended\" or nothing"
+            )))
+        }
+    };
+    if role != RoleCapture::None && !has_trigger {
+        return Err(err("a role is captured from the trigger, but the rule has none".into()));
+    }
+
+    let (mut parent, mut phrase, mut noconj, mut country) = (false, false, false, false);
+    for flag in get(8).split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        match flag {
+            "parent" => parent = true,
+            "phrase" => phrase = true,
+            "noconj" if has_trigger => noconj = true,
+            "noconj" => return Err(err("flag \"noconj\" needs a trigger".into())),
+            "country" => country = true,
+            other => {
+                return Err(err(format!(
+                    "unknown flag {other:?}: known flags are parent, phrase, noconj, country"
+                )))
+            }
+        }
+    }
+
+    Ok(Rule {
+        kind,
+        triggers,
+        head,
+        tail,
+        order,
+        gaps,
+        negation,
+        role,
+        parent,
+        phrase,
+        noconj,
+        country,
+        source: Source { file: file.to_string(), line },
+    })
+}
+
+fn parse_kinds(raw: &str, what: &str) -> std::result::Result<Kinds, String> {
+    if raw.is_empty() {
+        return Err(format!("empty {what} type: expected entity types such as PER or GPE|ORG"));
+    }
+    let mut bits = 0;
+    for item in raw.split('|') {
+        let kind: EntityKind =
+            item.trim().parse().map_err(|e| format!("{what}: unknown entity {e}"))?;
+        bits |= Kinds::bit(kind);
+    }
+    Ok(Kinds(bits))
+}
+
+fn parse_order(raw: &str) -> std::result::Result<Vec<Element>, String> {
+    let mut order: Vec<Element> = Vec::new();
+    for word in raw.split_whitespace() {
+        let (clitic, name) = match word.split_once('+') {
+            Some((c, name)) => {
+                let mut chars = c.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c @ ('و' | 'ف' | 'ب' | 'ل' | 'ك')), None) => (Some(c), name),
+                    _ => {
+                        return Err(format!(
+                            "bad order element {word:?}: before '+' write one proclitic letter \
+                             (و ف ب ل ك)"
+                        ))
+                    }
+                }
+            }
+            None => (None, word),
+        };
+        let slot = match name {
+            "head" => Slot::Head,
+            "tail" => Slot::Tail,
+            "trigger" if clitic.is_none() => Slot::Trigger,
+            _ => {
+                return Err(format!(
+                    "bad order element {word:?}: expected head, tail or trigger (an argument may \
+                     require a proclitic, as in ل+tail)"
+                ))
+            }
+        };
+        if order.iter().any(|e| e.slot == slot) {
+            return Err(format!("order {raw:?} names {name} twice"));
+        }
+        order.push(Element { slot, clitic });
+    }
+    if !order.iter().any(|e| e.slot == Slot::Head) || !order.iter().any(|e| e.slot == Slot::Tail) {
+        return Err(format!(
+            "order {raw:?} must name head and tail, and may name trigger (\"head trigger tail\")"
+        ));
+    }
+    Ok(order)
+}
+
+fn parse_gaps(raw: &str, pairs: usize) -> std::result::Result<Vec<Option<usize>>, String> {
+    let one = |s: &str| -> std::result::Result<Option<usize>, String> {
+        let s = s.trim();
+        if s == "*" {
+            return Ok(None);
+        }
+        match s.parse::<usize>() {
+            Ok(n) if n <= MAX_GAP => Ok(Some(n)),
+            _ => Err(format!(
+                "bad gap {raw:?}: expected a number of tokens from 0 to {MAX_GAP}, or * for \
+                 anywhere in the sentence, once or once per pair of adjacent elements ({pairs})"
+            )),
+        }
+    };
+    let items: Vec<&str> = raw.split(',').collect();
+    if items.len() == 1 {
+        return Ok(vec![one(items[0])?; pairs]);
+    }
+    if items.len() != pairs {
+        return Err(format!(
+            "bad gap {raw:?}: {} values for {pairs} pairs of adjacent elements",
+            items.len()
+        ));
+    }
+    items.into_iter().map(one).collect()
+}
+
+/// A relation found in a text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Relation<'e> {
+    /// The relation type.
+    pub kind: RelationKind,
+    /// The head argument: an index into the mentions given to [`RelationExtractor::extract`].
+    pub head: usize,
+    /// The tail argument: an index into the same mentions.
+    pub tail: usize,
+    /// The trigger words in the original text, or `None` for a rule without trigger.
+    pub trigger: Option<Span>,
+    /// The role text in the original text (holds_position: وزير الخارجية), when the rule
+    /// captures one.
+    pub role: Option<Span>,
+    /// The country of a NORP tail (its gazetteer parent): for nationality, the country of the
+    /// demonym; `None` for other tails.
+    pub country: Option<&'e str>,
+    /// The index of the sentence, in [`sentences`](crate::sentences) of the text.
+    pub sentence: usize,
+    /// The sentence itself, as a span of the original text.
+    pub sentence_span: Span,
+    /// The index of the rule that found it, in [`RelationExtractor::rules`].
+    pub rule: usize,
+}
+
+impl<'e> Relation<'e> {
+    /// The relation as a serializable record, the `relations` item of `alam tag` JSONL.
+    pub fn to_record<'t>(&self, original: &'t str) -> RelationRecord<'t>
+    where
+        'e: 't,
+    {
+        RelationRecord {
+            kind: self.kind,
+            head: self.head,
+            tail: self.tail,
+            trigger: self.trigger.map(|s| SpanRecord {
+                start: s.start,
+                end: s.end,
+                text: s.text(original),
+            }),
+            role: self.role.map(|s| s.text(original)),
+            country: self.country,
+            sentence: self.sentence,
+            evidence: self.sentence_span.text(original),
+        }
+    }
+}
+
+/// A relation as `alam tag` writes it:
+/// `{"type", "head", "tail", "trigger": {"start", "end", "text"} | null, "role"?, "country"?,
+/// "sentence", "evidence"}`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RelationRecord<'a> {
+    /// The relation type.
+    #[serde(rename = "type")]
+    pub kind: RelationKind,
+    /// Index of the head in the record's `entities`.
+    pub head: usize,
+    /// Index of the tail in the record's `entities`.
+    pub tail: usize,
+    /// The trigger (byte offsets and text), or null for a rule without trigger.
+    pub trigger: Option<SpanRecord<'a>>,
+    /// The role text, when captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<&'a str>,
+    /// The country of a NORP tail, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<&'a str>,
+    /// The index of the sentence in the document.
+    pub sentence: usize,
+    /// The sentence text: the evidence for the relation.
+    pub evidence: &'a str,
+}
+
+/// A span of the original text with its text.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpanRecord<'a> {
+    /// UTF-8 byte offset of the start.
+    pub start: usize,
+    /// UTF-8 byte offset of the end (exclusive).
+    pub end: usize,
+    /// The text.
+    pub text: &'a str,
+}
+
+/// brat standoff lines for relations, to append to the `.ann` of a document whose mentions are
+/// written as `T1`, `T2`... in order (`T{i+1}` for mention `i`): one `R` line per relation
+/// (`R1<TAB>nationality Arg1:T5 Arg2:T4`) and an `AnnotatorNotes` line for each role or country,
+/// numbered from `#first_note`.
+pub fn brat_relations(original: &str, relations: &[Relation<'_>], first_note: usize) -> String {
+    let mut out = String::new();
+    let mut note = first_note;
+    for (i, r) in relations.iter().enumerate() {
+        let n = i + 1;
+        let _ = writeln!(out, "R{n}\t{} Arg1:T{} Arg2:T{}", r.kind, r.head + 1, r.tail + 1);
+        let mut notes = Vec::new();
+        if let Some(role) = r.role {
+            notes.push(format!("role: {}", role.text(original).replace(['\n', '\r', '\t'], " ")));
+        }
+        if let Some(country) = r.country {
+            notes.push(format!("country: {country}"));
+        }
+        if !notes.is_empty() {
+            let _ = writeln!(out, "#{note}\tAnnotatorNotes R{n}\t{}", notes.join("; "));
+            note += 1;
+        }
+    }
+    out
+}
+
+/// A trigger pattern's owner: rule and trigger index.
+#[derive(Clone, Copy, Debug)]
+struct TriggerRef {
+    rule: u32,
+    prefix: bool,
+}
+
+#[derive(Debug)]
+struct Inner {
+    rules: RuleSet,
+    options: NormalizeOptions,
+    automaton: Option<AhoCorasick>,
+    /// For each automaton pattern, the rules whose trigger it is.
+    patterns: Vec<Vec<TriggerRef>>,
+    /// Folded negation words, per rule.
+    negation: Vec<Vec<String>>,
+}
+
+/// Finds relations between the mentions of a text, with a [`RuleSet`] compiled once.
+///
+/// It is `Send + Sync` and cheap to clone (an `Arc` inside): threads share one.
+#[derive(Clone, Debug)]
+pub struct RelationExtractor {
+    inner: Arc<Inner>,
+}
+
+impl RelationExtractor {
+    /// An extractor over `rules`, folding with the default [`NormalizeOptions`].
+    ///
+    /// # Errors
+    /// See [`RelationExtractor::with_options`].
+    pub fn new(rules: RuleSet) -> Result<RelationExtractor> {
+        RelationExtractor::with_options(rules, &NormalizeOptions::default())
+    }
+
+    /// An extractor over the default rules ([`RuleSet::embedded`]).
+    ///
+    /// # Errors
+    /// Fails only if the shipped data is broken, which the test suite rules out.
+    pub fn embedded() -> Result<RelationExtractor> {
+        RelationExtractor::new(RuleSet::embedded()?)
+    }
+
+    /// An extractor over `rules` that folds triggers and texts with `options`; use the options
+    /// of the [`Extractor`](crate::Extractor) that finds the mentions.
+    ///
+    /// # Errors
+    /// Fails when a trigger or negation word folds to nothing under these options, or the
+    /// trigger automaton cannot be built.
+    pub fn with_options(rules: RuleSet, options: &NormalizeOptions) -> Result<RelationExtractor> {
+        let mut surfaces: Vec<String> = Vec::new();
+        let mut patterns: Vec<Vec<TriggerRef>> = Vec::new();
+        let mut by_surface = std::collections::HashMap::new();
+        let mut negation = Vec::with_capacity(rules.len());
+        for (r, rule) in rules.rules.iter().enumerate() {
+            let src = &rule.source;
+            for t in &rule.triggers {
+                let folded = fold(&t.text, options).trim().to_string();
+                if folded.is_empty() {
+                    return Err(Error::rule(
+                        &src.file,
+                        src.line,
+                        format!("trigger {:?} folds to nothing under these options", t.text),
+                    ));
+                }
+                let id = *by_surface.entry(folded.clone()).or_insert_with(|| {
+                    surfaces.push(folded);
+                    patterns.push(Vec::new());
+                    patterns.len() - 1
+                });
+                let r = u32::try_from(r).unwrap_or(u32::MAX);
+                patterns[id].push(TriggerRef { rule: r, prefix: t.prefix });
+            }
+            let mut words = Vec::new();
+            for w in &rule.negation {
+                let folded = fold(w, options).trim().to_string();
+                if folded.is_empty() {
+                    return Err(Error::rule(
+                        &src.file,
+                        src.line,
+                        format!("negation word {w:?} folds to nothing under these options"),
+                    ));
+                }
+                words.push(folded);
+            }
+            negation.push(words);
+        }
+        let automaton = if surfaces.is_empty() {
+            None
+        } else {
+            Some(
+                // A few hundred short triggers: a DFA is small and scans fastest.
+                AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .match_kind(MatchKind::Standard)
+                    .build(&surfaces)
+                    .map_err(Error::automaton)?,
+            )
+        };
+        Ok(RelationExtractor {
+            inner: Arc::new(Inner {
+                rules,
+                options: options.clone(),
+                automaton,
+                patterns,
+                negation,
+            }),
+        })
+    }
+
+    /// The rules behind this extractor; [`Relation::rule`] indexes [`RuleSet::rules`].
+    pub fn rules(&self) -> &RuleSet {
+        &self.inner.rules
+    }
+
+    /// Finds the relations between `mentions` (as returned by
+    /// [`Extractor::extract`](crate::Extractor::extract) on `text`), sentence by sentence.
+    /// Relations come in text order; `head` and `tail` index `mentions`.
+    ///
+    /// # Errors
+    /// Fails only when a sentence is longer than `u32::MAX` bytes.
+    ///
+    /// # Panics
+    /// Panics when a mention's offsets are not char boundaries of `text`.
+    pub fn extract<'e>(&self, text: &str, mentions: &[Mention<'e>]) -> Result<Vec<Relation<'e>>> {
+        let spans = sentences(text);
+        let mut order: Vec<(usize, usize, usize)> = mentions
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (sentence_index(&spans, m.start), m.start, i))
+            .collect();
+        order.sort_unstable();
+        let mut out = Vec::new();
+        let mut scratch = Scratch::default();
+        let mut i = 0;
+        while i < order.len() {
+            let s = order[i].0;
+            let j = i + order[i..].iter().take_while(|o| o.0 == s).count();
+            if j - i >= 2 {
+                let group: Vec<usize> = order[i..j].iter().map(|o| o.2).collect();
+                self.sentence(text, &spans[s], s, mentions, &group, &mut scratch, &mut out)?;
+            }
+            i = j;
+        }
+        Ok(out)
+    }
+
+    /// Finds the relations of one sentence.
+    #[allow(clippy::too_many_arguments)]
+    fn sentence<'e>(
+        &self,
+        text: &str,
+        range: &std::ops::Range<usize>,
+        index: usize,
+        mentions: &[Mention<'e>],
+        group: &[usize],
+        scratch: &mut Scratch,
+        out: &mut Vec<Relation<'e>>,
+    ) -> Result<()> {
+        let inner = &*self.inner;
+        let original = &text[range.clone()];
+        scratch.normalized.refill(original, &inner.options)?;
+        let n = &scratch.normalized;
+        let folded = n.text();
+
+        let tokens = &mut scratch.tokens;
+        tokens.clear();
+        let mut start: Option<usize> = None;
+        let mut word = false;
+        for (p, c) in folded.char_indices().chain(std::iter::once((folded.len(), ' '))) {
+            if c.is_whitespace() {
+                if let Some(s) = start.take() {
+                    if word {
+                        tokens.push((s, p));
+                    }
+                }
+                word = false;
+            } else {
+                start.get_or_insert(p);
+                word |= is_word_char(c);
+            }
+        }
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let token_of = |p: usize| tokens.partition_point(|t| t.1 <= p).min(tokens.len() - 1);
+
+        let mut items: Vec<Item<'e>> = Vec::with_capacity(group.len());
+        for &g in group {
+            let m = &mentions[g];
+            let s = m.start.saturating_sub(range.start).min(original.len());
+            let e = m.end.saturating_sub(range.start).min(original.len());
+            let (fs, fe) = (folded_pos(n, s), folded_pos(n, e));
+            if fe <= fs {
+                continue;
+            }
+            items.push(Item {
+                mention: g,
+                kind: m.kind(),
+                entity: m.entity,
+                clitic: m.clitic.chars().next_back(),
+                conj: m.clitic.starts_with(['و', 'ف']),
+                fs,
+                fe,
+                t0: token_of(fs),
+                t1: token_of(fe - 1),
+            });
+        }
+        if items.len() < 2 {
+            return Ok(());
+        }
+
+        // Trigger occurrences, with their word boundaries checked, outside every mention.
+        let mut occurrences: Vec<Occurrence> = Vec::new();
+        if let Some(ac) = &inner.automaton {
+            for m in ac.find_overlapping_iter(folded) {
+                let (s, e) = (m.start(), m.end());
+                let clitic = if is_word_start(folded, s) {
+                    Some("")
+                } else {
+                    clitic_before(folded, s).map(|c| c.0)
+                };
+                let Some(clitic) = clitic else { continue };
+                if items.iter().any(|it| it.fs < e && s < it.fe) {
+                    continue;
+                }
+                let conj = clitic.starts_with(['و', 'ف']);
+                for r in &inner.patterns[m.pattern().as_usize()] {
+                    let end = if r.prefix {
+                        folded[e..].find(|c: char| !is_word_char(c)).map_or(folded.len(), |k| e + k)
+                    } else if is_word_end(folded, e) {
+                        e
+                    } else {
+                        continue;
+                    };
+                    occurrences.push(Occurrence {
+                        rule: r.rule as usize,
+                        conj,
+                        fs: s,
+                        fe: end,
+                        t0: token_of(s),
+                        t1: token_of(end - 1),
+                    });
+                }
+            }
+        }
+        occurrences.sort_by_key(|o| (o.rule, o.fs, std::cmp::Reverse(o.fe)));
+        occurrences.dedup_by_key(|o| (o.rule, o.fs, o.fe));
+
+        let mut starts: Vec<usize> = occurrences.iter().map(|o| o.t0).collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let sentence = Sentence { folded, tokens, items: &items, trigger_starts: &starts };
+        // Pass 1: noun phrases, so that later left searches take their heads.
+        let mut phrase_head: Vec<Option<usize>> = vec![None; items.len()];
+        let mut candidates: Vec<Candidate> = Vec::new();
+        for (r, rule) in inner.rules.rules.iter().enumerate() {
+            if rule.phrase {
+                self.apply(r, rule, &sentence, &occurrences, &phrase_head, &mut candidates);
+            }
+        }
+        for (first, other) in candidates.iter().filter_map(|c| c.phrase) {
+            phrase_head[other] = Some(first);
+        }
+        // Pass 2: every rule.
+        candidates.clear();
+        for (r, rule) in inner.rules.rules.iter().enumerate() {
+            self.apply(r, rule, &sentence, &occurrences, &phrase_head, &mut candidates);
+        }
+
+        // One relation per (type, head entity, tail entity): first rule, leftmost, longest.
+        candidates.sort_by_key(|c| {
+            (c.rule, c.trigger.map(|t| (t.0, std::cmp::Reverse(t.1))), c.head, c.tail)
+        });
+        let mut seen: HashSet<(RelationKind, &str, &str)> = HashSet::new();
+        let mut found: Vec<(usize, Relation<'e>)> = Vec::new();
+        for c in &candidates {
+            let (head, tail) = (&items[c.head], &items[c.tail]);
+            let kind = inner.rules.rules[c.rule].kind;
+            if !seen.insert((kind, head.entity.id(), tail.entity.id())) {
+                continue;
+            }
+            let to_span = |(s, e): (usize, usize)| {
+                let (s, e) = n.original_span(original, s, e);
+                Span { start: range.start + s, end: range.start + e }
+            };
+            let position = c.first_fs;
+            found.push((
+                position,
+                Relation {
+                    kind,
+                    head: head.mention,
+                    tail: tail.mention,
+                    trigger: c.trigger.map(to_span),
+                    role: c.role.map(to_span),
+                    country: if tail.kind == EntityKind::Norp {
+                        tail.entity.parent()
+                    } else {
+                        None
+                    },
+                    sentence: index,
+                    sentence_span: Span { start: range.start, end: range.end },
+                    rule: c.rule,
+                },
+            ));
+        }
+        found.sort_by_key(|(p, r)| (*p, r.head.min(r.tail), r.head, r.tail, r.kind));
+        out.extend(found.into_iter().map(|(_, r)| r));
+        Ok(())
+    }
+
+    /// Applies one rule to a sentence, pushing its candidate relations.
+    fn apply(
+        &self,
+        r: usize,
+        rule: &Rule,
+        sentence: &Sentence<'_, '_>,
+        occurrences: &[Occurrence],
+        phrase_head: &[Option<usize>],
+        out: &mut Vec<Candidate>,
+    ) {
+        if rule.has_trigger() {
+            let a = rule.order.iter().position(|e| e.slot == Slot::Trigger).unwrap_or(0);
+            let first = occurrences.partition_point(|o| o.rule < r);
+            for o in occurrences[first..].iter().take_while(|o| o.rule == r) {
+                if rule.noconj && o.conj {
+                    continue;
+                }
+                let anchor = Anchor { t0: o.t0, t1: o.t1, fs: o.fs, fe: o.fe, item: None };
+                self.match_at(r, rule, a, anchor, sentence, phrase_head, out);
+            }
+        } else {
+            let a = rule.order.iter().position(|e| e.slot == Slot::Head).unwrap_or(0);
+            let element = rule.order[a];
+            for (i, it) in sentence.items.iter().enumerate() {
+                if rule.head.contains(it.kind) && clitic_fits(element, it) {
+                    let anchor =
+                        Anchor { t0: it.t0, t1: it.t1, fs: it.fs, fe: it.fe, item: Some(i) };
+                    self.match_at(r, rule, a, anchor, sentence, phrase_head, out);
+                }
+            }
+        }
+    }
+
+    /// Looks for the rule's other elements outward from the anchor (element `a` of the order).
+    #[allow(clippy::too_many_arguments)]
+    fn match_at(
+        &self,
+        r: usize,
+        rule: &Rule,
+        a: usize,
+        anchor: Anchor,
+        sentence: &Sentence<'_, '_>,
+        phrase_head: &[Option<usize>],
+        out: &mut Vec<Candidate>,
+    ) {
+        let items = sentence.items;
+        let mut heads: Vec<usize> = Vec::new();
+        let mut tails: Vec<usize> = Vec::new();
+        if let Some(i) = anchor.item {
+            heads.push(i);
+        }
+        let fits = |slot: Slot, element: Element, i: usize, heads: &[usize]| {
+            let it = &items[i];
+            let kinds = if slot == Slot::Head { rule.head } else { rule.tail };
+            if !kinds.contains(it.kind) || !clitic_fits(element, it) {
+                return false;
+            }
+            if rule.country && slot == Slot::Tail && it.entity.parent().is_some() {
+                return false;
+            }
+            // With a known head, a `parent` rule's tail must be the head's gazetteer parent.
+            !(rule.parent && slot == Slot::Tail && !heads.is_empty())
+                || heads.iter().any(|&h| items[h].entity.parent() == Some(it.entity.id()))
+        };
+        // The token span covered so far, and the folded span for the role.
+        let (mut left, mut right) = (anchor.t0, anchor.t1);
+        let mut next_after_trigger: Option<usize> = None;
+
+        for k in a + 1..rule.order.len() {
+            let element = rule.order[k];
+            let gap = rule.gaps[k - 1];
+            let found = items.iter().enumerate().find(|(i, it)| {
+                it.t0 > right
+                    && gap.is_none_or(|g| it.t0 - right - 1 <= g)
+                    && fits(element.slot, element, *i, &heads)
+            });
+            let Some((first, _)) = found else { return };
+            // A mention glued to و or ف starts a new conjunct: رئيس الإمارات، ومحمد بن راشد.
+            if element.clitic.is_none() && items[first].conj {
+                return;
+            }
+            let mut group = vec![first];
+            let mut last = first;
+            while last + 1 < items.len()
+                && items[last + 1].kind == items[first].kind
+                && listed(sentence.folded, &items[last], &items[last + 1])
+                && !sentence.before_trigger(last + 1)
+            {
+                last += 1;
+                group.push(last);
+            }
+            if k == a + 1 && anchor.item.is_none() {
+                next_after_trigger = Some(items[first].t0);
+            }
+            right = items[last].t1;
+            match element.slot {
+                Slot::Head => heads = group,
+                _ => tails = group,
+            }
+        }
+        for k in (0..a).rev() {
+            let element = rule.order[k];
+            let gap = rule.gaps[k];
+            let found = items.iter().enumerate().rev().find(|(i, it)| {
+                it.t1 < left
+                    && gap.is_none_or(|g| left - it.t1 - 1 <= g)
+                    && (phrase_head[*i].is_some_and(|h| fits(element.slot, element, h, &heads))
+                        || fits(element.slot, element, *i, &heads))
+            });
+            let Some((mut first, _)) = found else { return };
+            if let Some(h) = phrase_head[first].filter(|&h| fits(element.slot, element, h, &heads))
+            {
+                first = h;
+            }
+            let mut group = vec![first];
+            while first > 0
+                && items[first - 1].kind == items[first].kind
+                && listed(sentence.folded, &items[first - 1], &items[first])
+            {
+                first -= 1;
+                group.push(first);
+            }
+            group.reverse();
+            left = items[first].t0;
+            match element.slot {
+                Slot::Head => heads = group,
+                _ => tails = group,
+            }
+        }
+        let trigger = anchor.item.is_none().then_some((anchor.fs, anchor.fe));
+        let role = match rule.role {
+            RoleCapture::None => None,
+            RoleCapture::Trigger => trigger,
+            RoleCapture::Extended => {
+                let end = match next_after_trigger {
+                    Some(t) if t > anchor.t1 + 1 => {
+                        let (s, e) = sentence.tokens[t - 1];
+                        let word = &sentence.folded[s..e];
+                        s + word.trim_end_matches(|c: char| !is_word_char(c)).len()
+                    }
+                    _ => anchor.fe,
+                };
+                Some((anchor.fs, end.max(anchor.fe)))
+            }
+        };
+        let negation = &self.inner.negation[r];
+        for &h in &heads {
+            for &t in &tails {
+                let (hd, tl) = (&items[h], &items[t]);
+                if h == t || hd.entity.id() == tl.entity.id() {
+                    continue;
+                }
+                if rule.parent && hd.entity.parent() != Some(tl.entity.id()) {
+                    continue;
+                }
+                let lo = hd.t0.min(tl.t0).min(anchor.t0);
+                let hi = hd.t1.max(tl.t1).max(anchor.t1);
+                if !negation.is_empty()
+                    && negated(sentence, negation, lo.saturating_sub(NEGATION_BEFORE), hi, |t| {
+                        (anchor.t0..=anchor.t1).contains(&t)
+                            || (hd.t0..=hd.t1).contains(&t)
+                            || (tl.t0..=tl.t1).contains(&t)
+                    })
+                {
+                    continue;
+                }
+                let phrase = match rule.order[0].slot {
+                    Slot::Head => Some((h, t)),
+                    Slot::Tail => Some((t, h)),
+                    Slot::Trigger => None,
+                };
+                out.push(Candidate {
+                    rule: r,
+                    head: h,
+                    tail: t,
+                    trigger,
+                    role,
+                    first_fs: hd.fs.min(tl.fs).min(anchor.fs),
+                    phrase,
+                });
+            }
+        }
+    }
+}
+
+/// Reusable buffers for one call of [`RelationExtractor::extract`].
+#[derive(Default)]
+struct Scratch {
+    normalized: Normalized,
+    tokens: Vec<(usize, usize)>,
+}
+
+/// A mention of the current sentence, in folded coordinates.
+#[derive(Clone, Copy, Debug)]
+struct Item<'e> {
+    mention: usize,
+    kind: EntityKind,
+    entity: &'e Entity,
+    /// The last letter of the mention's proclitic run.
+    clitic: Option<char>,
+    /// The proclitic run starts with the conjunction و or ف.
+    conj: bool,
+    fs: usize,
+    fe: usize,
+    t0: usize,
+    t1: usize,
+}
+
+/// A trigger occurrence in the folded sentence.
+#[derive(Clone, Copy, Debug)]
+struct Occurrence {
+    rule: usize,
+    /// The trigger is glued to the conjunction و or ف.
+    conj: bool,
+    fs: usize,
+    fe: usize,
+    t0: usize,
+    t1: usize,
+}
+
+/// Where a match starts: a trigger occurrence, or the head mention of a rule without trigger.
+#[derive(Clone, Copy, Debug)]
+struct Anchor {
+    t0: usize,
+    t1: usize,
+    fs: usize,
+    fe: usize,
+    item: Option<usize>,
+}
+
+/// A relation before deduplication, in sentence coordinates.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    rule: usize,
+    head: usize,
+    tail: usize,
+    trigger: Option<(usize, usize)>,
+    role: Option<(usize, usize)>,
+    first_fs: usize,
+    /// For a rule whose order starts with an argument: that argument's item (the head of the
+    /// phrase, for a `phrase` rule) and the other argument's.
+    phrase: Option<(usize, usize)>,
+}
+
+struct Sentence<'s, 'e> {
+    folded: &'s str,
+    tokens: &'s [(usize, usize)],
+    items: &'s [Item<'e>],
+    /// The first token of every trigger occurrence, sorted.
+    trigger_starts: &'s [usize],
+}
+
+impl Sentence<'_, '_> {
+    /// Does a trigger start on the token right after item `i`? Then `i` starts a new clause
+    /// (حماس وسرايا القدس التابعة لـ...) and a list does not extend to it.
+    fn before_trigger(&self, i: usize) -> bool {
+        self.trigger_starts.binary_search(&(self.items[i].t1 + 1)).is_ok()
+    }
+}
+
+/// Does the argument's proclitic run end with the letter the element requires?
+fn clitic_fits(element: Element, item: &Item<'_>) -> bool {
+    element.clitic.is_none_or(|c| item.clitic == Some(c))
+}
+
+/// Are two mentions adjacent members of a list: only white space, quotes, commas and و (alone
+/// or before ب ل ك) between them, with a comma or a و?
+fn listed(folded: &str, a: &Item<'_>, b: &Item<'_>) -> bool {
+    if a.fe > b.fs {
+        return false;
+    }
+    let between = &folded[a.fe..b.fs];
+    let comma = between.contains(['،', ',']);
+    let rest: String = between
+        .chars()
+        .filter(|&c| !(c.is_whitespace() || c == '،' || c == ',' || is_quote(c)))
+        .collect();
+    match rest.as_str() {
+        "" => comma,
+        "و" | "وب" | "ول" | "وك" => true,
+        _ => false,
+    }
+}
+
+/// Is one of `words` among the tokens `lo..=hi` that are not elements of the match?
+fn negated(
+    sentence: &Sentence<'_, '_>,
+    words: &[String],
+    lo: usize,
+    hi: usize,
+    is_element: impl Fn(usize) -> bool,
+) -> bool {
+    (lo..=hi.min(sentence.tokens.len() - 1)).filter(|&t| !is_element(t)).any(|t| {
+        let (s, e) = sentence.tokens[t];
+        let core = sentence.folded[s..e].trim_matches(|c: char| !is_word_char(c));
+        words.iter().any(|w| {
+            core == w
+                || CLITIC_RUNS
+                    .iter()
+                    .any(|run| core.strip_prefix(run).is_some_and(|rest| rest == w))
+        })
+    })
+}
+
+/// The first folded position whose source character starts at or after original byte `orig`.
+fn folded_pos(n: &Normalized, orig: usize) -> usize {
+    let (mut lo, mut hi) = (0, n.text().len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if n.original_start(mid) >= orig {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_types_are_send_sync() {
+        fn assert_all<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+        assert_all::<RelationExtractor>();
+        assert_all::<RuleSet>();
+        assert_all::<Relation<'static>>();
+        assert_all::<RelationRecord<'static>>();
+    }
+
+    #[test]
+    fn embedded_rules_load_and_compile() {
+        let rules = RuleSet::embedded().unwrap();
+        assert!(!rules.is_empty());
+        for kind in RelationKind::ALL {
+            assert!(
+                rules.rules().iter().any(|r| r.kind() == kind),
+                "help: no default rule for {kind}"
+            );
+        }
+        RelationExtractor::new(rules).unwrap();
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for kind in RelationKind::ALL {
+            assert_eq!(kind.as_str().parse::<RelationKind>().unwrap(), kind);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{kind}\""));
+        }
+    }
+
+    #[test]
+    fn gaps() {
+        assert_eq!(parse_gaps("2", 2).unwrap(), [Some(2), Some(2)]);
+        assert_eq!(parse_gaps("0,*", 2).unwrap(), [Some(0), None]);
+        assert!(parse_gaps("1,2,3", 2).is_err());
+        assert!(parse_gaps("-1", 1).is_err());
+        assert!(parse_gaps("99", 1).is_err());
+    }
+}
