@@ -68,7 +68,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut json_out: Option<PathBuf> = None;
     let mut check: Option<PathBuf> = None;
-    let mut root = PathBuf::from("target/criterion");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let mut root = target.join("criterion");
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned();
