@@ -66,13 +66,21 @@ rules of `gazetteers/rules/variants.tsv` make of its names (غ → ج, final ا 
 
 # Risky names
 
-A name marked risky in the gazetteer (the `risky` flag, or `~` before one alias) collides with
-common words or is a bare surname. It counts only with context: a context word right before it (a place word
-such as منطقة، مدينة، ولاية; an organization descriptor such as تحالف، جماعة; a title such as
-الرئيس، الجنرال), a sure mention of the same type beside it in a list (موبتي وغاو وكره),
-or the same entity named earlier in the text by a sure name (أسيمي غويتا ... غويتا). Context is
-judged against the sure mentions; a risky name that has it then competes with them under the
-longest-wins rule. [`ExtractorBuilder::require_context`] turns this off.
+A name marked risky in the gazetteer (the `risky` flag, or `~` before a name) collides with
+common words (مالي "financial", كره "hatred"), is a small town named like a word, a bare surname,
+or a composer's name (فاغنر). It counts only with context:
+- a context word of its type right before it, proclitics allowed: place words for GPE and LOC
+  (منطقة، مدينة، ولاية), descriptors for ORG (تحالف، جماعة، قوات، عناصر), titles for PER
+  (الرئيس، الجنرال), the nouns a nationality follows for NORP (الجيش، الحكومة، القوات);
+- for a person, the same person named earlier by a sure name (أسيمي غويتا ... غويتا);
+- for the other types, a sure mention of its group within about two paragraphs, before or after:
+  the group is the root of the `parent` chain, so a country, its cities, its demonyms and the
+  bodies linked to it give each other context (باماكو and مالي; مالي and المالي; الروسي and
+  فاغنر); and a place or demonym so accepted carries the context on through the story;
+- a sure mention of the same type beside it in a list (موبتي وغاو وكره).
+
+A risky name that has context then competes with the sure ones under the longest-wins rule.
+[`ExtractorBuilder::require_context`] turns all this off.
 
 # Relations
 
