@@ -1,13 +1,5 @@
 //! Time-linear extraction: throughput over growing sizes, for news text and for hostile shapes.
 //!
-//! For the lead to move to `benches/linear.rs`, with in Cargo.toml:
-//!
-//! ```toml
-//! [[bench]]
-//! name = "linear"
-//! harness = false
-//! ```
-//!
 //! Each group extracts texts of 1, 4 and 16 MiB (64 MiB too with `ALAM_LINEAR_FULL=1`) built by
 //! repeating one unit, and reports MiB/s. Extraction is linear when the MiB/s of a group stays
 //! flat as the size grows: a quadratic path shows as MiB/s falling by 4x per step. The shapes:
@@ -94,8 +86,8 @@ fn shapes() -> Vec<(&'static str, String, bool)> {
 
 fn linear(c: &mut Criterion) {
     let default = Extractor::new(Gazetteer::embedded().expect("embedded")).expect("build");
-    let small = Extractor::new(Gazetteer::from_tsv("linear.tsv", GAZETTEER).expect("tsv"))
-        .expect("build");
+    let small =
+        Extractor::new(Gazetteer::from_tsv("linear.tsv", GAZETTEER).expect("tsv")).expect("build");
     for (shape, unit, news) in shapes() {
         let extractor = if news { &default } else { &small };
         let mut group = c.benchmark_group(format!("linear/{shape}"));
