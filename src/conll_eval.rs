@@ -262,15 +262,7 @@ pub fn score(gold: &[Chunk], predicted: &[Chunk]) -> ConllReport {
 }
 
 fn prf(tp: usize, fp: usize, fn_: usize) -> Prf {
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let precision = ratio(tp, tp + fp);
-    let recall = ratio(tp, tp + fn_);
-    let f1 = if precision + recall == 0.0 {
-        0.0
-    } else {
-        2.0 * precision * recall / (precision + recall)
-    };
-    Prf { tp, fp, fn_, precision, recall, f1 }
+    Prf::from_counts(tp, fp, fn_)
 }
 
 /// Tags the rebuilt text of `sentences` (one document: tokens joined by spaces, sentences by

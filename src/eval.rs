@@ -94,7 +94,7 @@ pub struct Prf {
 }
 
 impl Prf {
-    fn from_counts(tp: usize, fp: usize, fn_: usize) -> Prf {
+    pub(crate) fn from_counts(tp: usize, fp: usize, fn_: usize) -> Prf {
         let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let precision = ratio(tp, tp + fp);
         let recall = ratio(tp, tp + fn_);
