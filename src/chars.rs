@@ -44,16 +44,27 @@ pub(crate) fn clitic_before(text: &str, pos: usize) -> Option<(&'static str, usi
     };
     let last = letter(pos.checked_sub(2)?)?;
     if let Some(first) = pos.checked_sub(4).and_then(letter) {
-        if matches!(first, 'و' | 'ف')
-            && matches!(last, 'ب' | 'ل' | 'ك')
-            && is_word_start(text, pos - 4)
-        {
-            let run = CLITIC_RUNS.iter().find(|r| r.starts_with(first) && r.ends_with(last))?;
+        let run = match (first, last) {
+            ('و', 'ب') => Some("وب"),
+            ('و', 'ل') => Some("ول"),
+            ('و', 'ك') => Some("وك"),
+            ('ف', 'ب') => Some("فب"),
+            ('ف', 'ل') => Some("فل"),
+            ('ف', 'ك') => Some("فك"),
+            _ => None,
+        };
+        if let Some(run) = run.filter(|_| is_word_start(text, pos - 4)) {
             return Some((run, pos - 4));
         }
     }
     if is_word_start(text, pos - 2) {
-        let run = CLITIC_RUNS.iter().find(|r| r.chars().eq(std::iter::once(last)))?;
+        let run = match last {
+            'و' => "و",
+            'ف' => "ف",
+            'ب' => "ب",
+            'ل' => "ل",
+            _ => "ك",
+        };
         return Some((run, pos - 2));
     }
     None
