@@ -348,13 +348,11 @@ pub trait Sink: Send {
     fn finish(&mut self) -> io::Result<()>;
 }
 
-/// Writes JSONL (documents and error records alike) to a writer.
-///
-/// Lines are written in chunks of whole lines of at most [`PIPE_BUF`] bytes, one `write` call
-/// each: a write of that size to a pipe is atomic, so a run killed at any moment leaves only whole
-/// lines on a pipe. (A single line longer than that is written on its own and could still be cut;
-/// `--output` files are written whole through a temporary file.)
-pub struct JsonlSink<W: Write + Send> {
+/// Writes whole lines in chunks of at most [`PIPE_BUF`] bytes, one `write` call each: a write of
+/// that size to a pipe is atomic, so a run killed at any moment leaves only whole lines on a
+/// pipe. (A single line longer than that is written on its own and could still be cut; `--output`
+/// files are written whole through a temporary file.)
+pub struct LineWriter<W: Write + Send> {
     out: W,
     pending: Vec<u8>,
 }
@@ -362,11 +360,29 @@ pub struct JsonlSink<W: Write + Send> {
 /// The size up to which a write to a pipe is atomic on Linux.
 pub const PIPE_BUF: usize = 4096;
 
-impl<W: Write + Send> JsonlSink<W> {
-    /// A sink over `out`, which should not buffer on its own (pass `std::io::stdout()` or a
+impl<W: Write + Send> LineWriter<W> {
+    /// A writer over `out`, which should not buffer on its own (pass `std::io::stdout()` or a
     /// `File`, not a `BufWriter`, to keep the whole-lines guarantee).
     pub fn new(out: W) -> Self {
-        JsonlSink { out, pending: Vec::with_capacity(PIPE_BUF) }
+        LineWriter { out, pending: Vec::with_capacity(PIPE_BUF) }
+    }
+
+    /// Writes `text`, which must end with a line end to be whole, packing lines into chunks.
+    ///
+    /// # Errors
+    /// Fails when the underlying writer fails.
+    pub fn write_lines(&mut self, text: &[u8]) -> io::Result<()> {
+        for line in text.split_inclusive(|&b| b == b'\n') {
+            if self.pending.len() + line.len() > PIPE_BUF {
+                self.flush_pending()?;
+            }
+            if line.len() > PIPE_BUF {
+                self.out.write_all(line)?;
+            } else {
+                self.pending.extend_from_slice(line);
+            }
+        }
+        Ok(())
     }
 
     fn flush_pending(&mut self) -> io::Result<()> {
@@ -376,6 +392,28 @@ impl<W: Write + Send> JsonlSink<W> {
         }
         Ok(())
     }
+
+    /// Writes what is pending and flushes the underlying writer.
+    ///
+    /// # Errors
+    /// Fails when the underlying writer fails.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.flush_pending()?;
+        self.out.flush()
+    }
+}
+
+/// Writes JSONL (documents and error records alike) to a writer, in whole lines (see
+/// [`LineWriter`]).
+pub struct JsonlSink<W: Write + Send> {
+    out: LineWriter<W>,
+}
+
+impl<W: Write + Send> JsonlSink<W> {
+    /// A sink over `out`, which should not buffer on its own (see [`LineWriter::new`]).
+    pub fn new(out: W) -> Self {
+        JsonlSink { out: LineWriter::new(out) }
+    }
 }
 
 impl<W: Write + Send> Sink for JsonlSink<W> {
@@ -384,23 +422,17 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
             Output::Jsonl(line) | Output::Error { json: line, .. } | Output::Conll(line) => line,
             Output::Brat { .. } => return Err(io::Error::other("brat output needs a BratSink")),
         };
-        let newline = !line.ends_with('\n');
-        let len = line.len() + usize::from(newline);
-        if self.pending.len() + len > PIPE_BUF {
-            self.flush_pending()?;
+        if line.ends_with('\n') {
+            self.out.write_lines(line.as_bytes())
+        } else {
+            let mut bytes = Vec::with_capacity(line.len() + 1);
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+            self.out.write_lines(&bytes)
         }
-        self.pending.extend_from_slice(line.as_bytes());
-        if newline {
-            self.pending.push(b'\n');
-        }
-        if self.pending.len() >= PIPE_BUF {
-            self.flush_pending()?;
-        }
-        Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        self.flush_pending()?;
         self.out.flush()
     }
 }

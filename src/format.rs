@@ -12,10 +12,10 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::PathBuf;
 
-use crate::batch::{Output, Sink};
+use crate::batch::{LineWriter, Output, Sink};
 use crate::chars::is_word_char;
 use crate::extractor::Mention;
 
@@ -180,21 +180,21 @@ impl Sink for BratSink {
 
 /// Writes CoNLL blocks to a writer; error records go to a callback.
 pub struct ConllSink<W: io::Write + Send> {
-    out: io::BufWriter<W>,
+    out: LineWriter<W>,
     on_error: ErrorCallback,
 }
 
 impl<W: io::Write + Send> ConllSink<W> {
-    /// A sink over `out`.
+    /// A sink over `out`, written in whole lines (see [`LineWriter`]).
     pub fn new(out: W, on_error: ErrorCallback) -> Self {
-        ConllSink { out: io::BufWriter::with_capacity(1 << 16, out), on_error }
+        ConllSink { out: LineWriter::new(out), on_error }
     }
 }
 
 impl<W: io::Write + Send> Sink for ConllSink<W> {
     fn write(&mut self, output: &Output) -> io::Result<()> {
         match output {
-            Output::Conll(block) => self.out.write_all(block.as_bytes()),
+            Output::Conll(block) => self.out.write_lines(block.as_bytes()),
             Output::Error { message, .. } => {
                 (self.on_error)(message);
                 Ok(())
