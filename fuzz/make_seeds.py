@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpus of every fuzz target (fuzz/corpus/<target>/seed-*) from
-seeds/*.txt, gazetteers/*.tsv and gazetteers/rules/*.tsv. Run from anywhere:
+seeds/*.txt, gazetteers/*.tsv and gazetteers/rules/relations.tsv. Run from anywhere:
 `python3 fuzz/make_seeds.py`. The seeds stay small (a few KB each, well under 1 MB in all)."""
 import glob
 import json
@@ -97,10 +97,11 @@ def main():
 
     # relations: the rule file, then a text.
     text = picked[0] if picked else ""
-    for path in sorted(glob.glob(os.path.join(ROOT, "gazetteers", "rules", "*.tsv"))):
+    path = os.path.join(ROOT, "gazetteers", "rules", "relations.tsv")
+    if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             rules = f.read()
-        write("relations", os.path.basename(path), rules[:6000] + "\n---\n" + text)
+        write("relations", "relations.tsv", rules[:6000] + "\n---\n" + text)
     write(
         "relations",
         "small.tsv",

@@ -744,6 +744,8 @@ fn render(
                 Ok(text) => text,
                 Err(e) => return fail(None, format!("invalid UTF-8: {e}"), n),
             };
+            // A BOM before the record (files saved by Windows tools) is not part of the JSON.
+            let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
             if text.trim().is_empty() {
                 return fail(None, "empty line: expected a JSON record".into(), n);
             }
