@@ -19,7 +19,7 @@
 
 use std::hint::black_box;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -28,6 +28,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 use alam::{normalize, Extractor, Gazetteer, NormalizeOptions};
 
+mod common;
+use common::{repeat_to, seed_text};
+
 /// Size of the repeated seed text.
 const ONE_MB: usize = 1 << 20;
 /// How much of the news corpus to read.
@@ -35,27 +38,6 @@ const CORPUS_BYTES: usize = 8 << 20;
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The five seed articles concatenated, in file-name order.
-fn seed_text() -> String {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("seeds"))
-        .expect("seeds/ is readable")
-        .map(|e| e.expect("seeds/ entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no seeds/*.txt");
-    paths.iter().map(|p| std::fs::read_to_string(p).expect("seed is UTF-8")).collect()
-}
-
-/// `text` repeated until it reaches `len` bytes.
-fn repeat_to(text: &str, len: usize) -> String {
-    let mut out = String::with_capacity(len + text.len());
-    while out.len() < len {
-        out.push_str(text);
-    }
-    out
 }
 
 /// The first ~8 MB of the SaudiNewsNet corpus, cut after the last whole line. `flate2` is not a

@@ -19,12 +19,14 @@
 //! ```
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use alam::{Extractor, Gazetteer};
+
+mod common;
+use common::{repeat_to, seed_text};
 
 const MIB: usize = 1 << 20;
 
@@ -43,22 +45,6 @@ fn sizes() -> Vec<usize> {
         sizes.push(64 * MIB);
     }
     sizes
-}
-
-fn seed_text() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("seeds/ is readable")
-        .map(|e| e.expect("seeds/ entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| std::fs::read_to_string(p).expect("seed is UTF-8")).collect()
-}
-
-/// `unit` repeated to at least `len` bytes.
-fn repeat_to(unit: &str, len: usize) -> String {
-    unit.repeat(len.div_ceil(unit.len()))
 }
 
 /// Inserts `mark` after every character of `text`.

@@ -13,37 +13,17 @@
 //! ```
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use alam::{Extractor, Gazetteer, RelationExtractor, RuleSet};
 
+mod common;
+use common::{repeat_to, seed_text};
+
 /// Size of the repeated seed text.
 const ONE_MB: usize = 1 << 20;
-
-/// The five seed articles concatenated, in file-name order.
-fn seed_text() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("seeds/ is readable")
-        .map(|e| e.expect("seeds/ entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no seeds/*.txt");
-    paths.iter().map(|p| std::fs::read_to_string(p).expect("seed is UTF-8")).collect()
-}
-
-/// `text` repeated until it reaches `len` bytes.
-fn repeat_to(text: &str, len: usize) -> String {
-    let mut out = String::with_capacity(len + text.len());
-    while out.len() < len {
-        out.push_str(text);
-    }
-    out
-}
 
 fn configure(c: Criterion) -> Criterion {
     c.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4))
