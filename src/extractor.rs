@@ -1,6 +1,7 @@
 //! The front door: an [`Extractor`] built once from a [`Gazetteer`], shared across threads, that
 //! turns a text into linked [`Mention`]s with offsets into the original text.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use crate::error::Result;
 use crate::gazetteer::{Entity, EntityKind, Gazetteer};
 use crate::matcher::{Candidate, Matcher, NameRef};
 use crate::normalize::{fold, FoldTable, NormalizeOptions, Normalized};
+use crate::person::{Cue, Guess, PersonRules, Taken};
 
 /// Words that, right before a risky name, tell what it is, per type (folded forms): place words
 /// for GPE and LOC (منطقة، مدينة، ولاية...), descriptors for ORG (تحالف، جماعة، حركة...), titles
@@ -173,6 +175,7 @@ pub struct ExtractorBuilder {
     context_words: Vec<(EntityKind, String)>,
     full_scan: bool,
     dfa: bool,
+    guess_persons: bool,
 }
 
 impl Default for ExtractorBuilder {
@@ -186,6 +189,7 @@ impl Default for ExtractorBuilder {
                 .collect(),
             full_scan: false,
             dfa: false,
+            guess_persons: true,
         }
     }
 }
@@ -234,12 +238,24 @@ impl ExtractorBuilder {
         self
     }
 
+    /// Guess person names that no gazetteer lists (default `true`): a given name or a title
+    /// followed by name words, and later the lone surname of such a name (see the crate docs).
+    /// Their entities have ids `guess:<folded name>` and [`Entity::is_guessed`] is true.
+    pub fn guess_persons(&mut self, yes: bool) -> &mut Self {
+        self.guess_persons = yes;
+        self
+    }
+
     /// Builds the extractor: folds every name and compiles the automaton.
     ///
     /// # Errors
     /// Fails when a name folds to nothing under these options, or the automaton cannot be built.
     pub fn build(&self, gazetteer: Gazetteer) -> Result<Extractor> {
-        let matcher = Matcher::new(&gazetteer, &self.options, self.full_scan, self.dfa)?;
+        let persons = if self.guess_persons { Some(PersonRules::embedded()?) } else { None };
+        let cues: Vec<(String, u8)> = persons.as_ref().map_or_else(Vec::new, |p| {
+            p.cues().into_iter().map(|(w, f)| (fold(&w, &self.options), f)).collect()
+        });
+        let matcher = Matcher::new(&gazetteer, &cues, &self.options, self.full_scan, self.dfa)?;
         let context_words: HashSet<(EntityKind, String)> = self
             .context_words
             .iter()
@@ -273,6 +289,7 @@ impl ExtractorBuilder {
                 require_context: self.require_context,
                 context_words,
                 full_scan: self.full_scan,
+                persons,
             }),
         })
     }
@@ -289,6 +306,8 @@ struct Inner {
     /// For each entity, the root of its parent chain: entities of one group give each other
     /// context.
     group: Vec<u32>,
+    /// The rules that guess unlisted person names, when on.
+    persons: Option<PersonRules>,
 }
 
 /// Finds gazetteer names in Arabic text and links each mention to its entity.
@@ -329,9 +348,10 @@ pub struct Mention<'e> {
     pub char_end: usize,
     /// The proclitic run glued before the name (و ف ب ل ك, وب, ول...), folded, or "".
     pub clitic: &'static str,
-    /// The linked entity.
-    pub entity: &'e Entity,
-    /// The gazetteer name that matched, as written in the gazetteer.
+    /// The linked entity: a gazetteer entity, or one made for a guessed person name
+    /// ([`Entity::is_guessed`]).
+    pub entity: Cow<'e, Entity>,
+    /// The gazetteer name that matched, as written in the gazetteer; "" for a guessed name.
     pub alias: &'e str,
     /// Other entities that the same name denotes, most likely first (see the crate docs on
     /// linking).
@@ -353,10 +373,11 @@ impl<'e> Mention<'e> {
     }
 
     /// The mention as a serializable record, the JSONL schema of `alam tag`.
-    pub fn to_record<'t>(&self, original: &'t str) -> MentionRecord<'t>
+    pub fn to_record<'t>(&'t self, original: &'t str) -> MentionRecord<'t>
     where
         'e: 't,
     {
+        let guessed = self.entity.is_guessed();
         MentionRecord {
             start: self.start,
             end: self.end,
@@ -370,9 +391,10 @@ impl<'e> Mention<'e> {
             qid: self.entity.qid(),
             parent: self.entity.parent(),
             clitic: self.clitic,
-            alias: self.alias,
+            alias: if guessed { self.text(original) } else { self.alias },
             alternatives: self.alternatives.iter().map(|e| e.id()).collect(),
             sentence: None,
+            guessed,
         }
     }
 }
@@ -414,6 +436,10 @@ pub struct MentionRecord<'a> {
     /// writer computed it (`alam tag` does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sentence: Option<usize>,
+    /// Whether the entity is a guessed person name rather than a gazetteer entity (written only
+    /// when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub guessed: bool,
 }
 
 /// Where entities (or groups) are named by sure names: folded token starts, in text order.
@@ -492,10 +518,44 @@ impl Extractor {
         }
         // Leftmost token first, then longest, then plain before contracted.
         candidates.sort_by_key(|c| (c.token, std::cmp::Reverse(c.end), c.contracted, c.pattern));
+        let mut cues: Vec<Cue> = Vec::new();
+        if self.inner.persons.is_some() {
+            candidates.retain(|c| {
+                let pattern = self.inner.matcher.pattern(c.pattern);
+                if c.contracted {
+                    return true;
+                }
+                if pattern.cue != 0 {
+                    let (token, start, end, clitic) = (c.token, c.start, c.end, c.clitic);
+                    cues.push(Cue { token, start, end, clitic, flags: pattern.cue });
+                }
+                !pattern.plain.is_empty()
+            });
+        }
         let picks: Vec<Pick> = candidates.iter().map(|&c| self.link(original, n, c)).collect();
+        let chosen = self.choose(folded, picks);
+        let guesses = match &self.inner.persons {
+            Some(rules) if !cues.is_empty() => {
+                let entities = self.inner.gazetteer.entities();
+                let taken: Vec<Taken> = chosen
+                    .iter()
+                    .map(|p| {
+                        let kind = entities[p.name.entity as usize].kind();
+                        let (norp, per) = (kind == EntityKind::Norp, kind == EntityKind::Per);
+                        Taken { token: p.cand.token, end: p.cand.end, norp, per }
+                    })
+                    .collect();
+                rules.guess(folded, n.word_starts(), &cues, &taken)
+            }
+            _ => Vec::new(),
+        };
+        self.mentions(original, n, &chosen, &guesses)
+    }
 
+    /// The picks that count: risky ones only with context, then longest-leftmost.
+    fn choose(&self, folded: &str, picks: Vec<Pick>) -> Vec<Pick> {
         if !self.inner.require_context || !picks.iter().any(|p| p.risky) {
-            return self.mentions(original, n, &select(picks.iter()));
+            return select(picks.iter());
         }
         // Risky names first need context, judged against the sure mentions; those that have it
         // then compete with the sure ones under the same longest-wins rule.
@@ -516,8 +576,7 @@ impl Extractor {
             .map(|p| !p.risky || self.has_context(folded, p, &sure, (&named_at, &group_at)))
             .collect();
         self.chain_places(&picks, &mut kept);
-        let chosen = select(picks.iter().zip(&kept).filter(|(_, &k)| k).map(|(p, _)| p));
-        self.mentions(original, n, &chosen)
+        select(picks.iter().zip(&kept).filter(|(_, &k)| k).map(|(p, _)| p))
     }
 
     /// Picks the name a candidate links to. Linking rule, in order: a name that is not risky;
@@ -647,17 +706,54 @@ impl Extractor {
         pass(&mut (0..picks.len()).rev());
     }
 
-    fn mentions<'e>(&'e self, original: &str, n: &Normalized, chosen: &[Pick]) -> Vec<Mention<'e>> {
+    /// The mentions of the chosen picks and the guessed names, in text order.
+    fn mentions<'e>(
+        &'e self,
+        original: &str,
+        n: &Normalized,
+        chosen: &[Pick],
+        guesses: &[Guess],
+    ) -> Vec<Mention<'e>> {
         let entities = self.inner.gazetteer.entities();
-        let mut out = Vec::with_capacity(chosen.len());
+        let mut out = Vec::with_capacity(chosen.len() + guesses.len());
         let (mut byte, mut chars) = (0usize, 0usize);
-        for pick in chosen {
-            let cand = pick.cand;
-            let (start, end) = n.original_span(original, cand.start, cand.end);
+        let (mut picks, mut guesses) = (chosen.iter().peekable(), guesses.iter().peekable());
+        loop {
+            let take_guess = match (picks.peek(), guesses.peek()) {
+                (None, None) => break,
+                (Some(p), Some(g)) => g.token < p.cand.token,
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+            };
+            let (folded_start, folded_end) = if take_guess {
+                guesses.peek().map(|g| (g.start, g.end))
+            } else {
+                picks.peek().map(|p| (p.cand.start, p.cand.end))
+            }
+            .unwrap_or_default();
+            let (start, end) = n.original_span(original, folded_start, folded_end);
             chars += original[byte..start].chars().count();
             let char_start = chars;
             chars += original[start..end].chars().count();
             byte = end;
+            if take_guess {
+                let Some(g) = guesses.next() else { break };
+                let id = format!("guess:{}", g.key.replace(' ', "_"));
+                let entity = Entity::unlisted(id, EntityKind::Per, g.key.clone());
+                out.push(Mention {
+                    start,
+                    end,
+                    char_start,
+                    char_end: chars,
+                    clitic: g.clitic,
+                    entity: Cow::Owned(entity),
+                    alias: "",
+                    alternatives: Vec::new(),
+                });
+                continue;
+            }
+            let Some(pick) = picks.next() else { break };
+            let cand = pick.cand;
             let entity = &entities[pick.name.entity as usize];
             let pattern = self.inner.matcher.pattern(cand.pattern);
             let refs = if cand.contracted { &pattern.contracted } else { &pattern.plain };
@@ -675,7 +771,7 @@ impl Extractor {
                 char_start,
                 char_end: chars,
                 clitic: cand.clitic,
-                entity,
+                entity: Cow::Borrowed(entity),
                 alias: entity.name(pick.name.name as usize).text(),
                 alternatives,
             });

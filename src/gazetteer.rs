@@ -197,6 +197,27 @@ impl Entity {
     pub(crate) fn name(&self, index: usize) -> &Name {
         &self.names[index]
     }
+
+    /// An entity that no gazetteer lists, made for a guessed name (see `src/person.rs`): one
+    /// canonical name, no English name, QID or parent; its source is `<guessed>`.
+    pub(crate) fn unlisted(id: String, kind: EntityKind, name: String) -> Entity {
+        Entity {
+            id,
+            kind,
+            name_ar: name.clone(),
+            name_en: None,
+            qid: None,
+            names: vec![Name { text: name, risky: false, canonical: true, generated: false }],
+            foreign: false,
+            parent: None,
+            source: Source { file: "<guessed>".to_string(), line: 0 },
+        }
+    }
+
+    /// Whether the entity was guessed from the text rather than listed in a gazetteer.
+    pub fn is_guessed(&self) -> bool {
+        self.source.line == 0 && self.source.file == "<guessed>"
+    }
 }
 
 /// A warning about gazetteer data that loaded but deserves a look: today, one folded name shared

@@ -122,6 +122,7 @@ mod gazetteer;
 pub mod graph;
 mod matcher;
 mod normalize;
+mod person;
 mod relation;
 mod sentence;
 mod variants;

@@ -98,6 +98,10 @@ struct TagArgs {
     /// Count risky names (short names, bare surnames) even without context.
     #[arg(long)]
     keep_risky: bool,
+    /// Do not guess person names that no gazetteer lists (a given name or a title followed by
+    /// name words, then the lone surname): only gazetteer entities are tagged.
+    #[arg(long)]
+    no_guess: bool,
     /// Worker threads (default: all cores). The output is the same for any number.
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -234,6 +238,9 @@ struct EvalArgs {
     /// With --conll: count risky names even without context.
     #[arg(long)]
     keep_risky: bool,
+    /// With --conll: do not guess person names that no gazetteer lists.
+    #[arg(long)]
+    no_guess: bool,
     /// With --conll: list the false positive and false negative chunks.
     #[arg(long)]
     errors: bool,
@@ -320,8 +327,11 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     // sizes, such as standard input, are taken to be large).
     let size: Option<u64> = inputs.iter().map(|i| i.file_size()).sum();
     let large = size.is_none_or(|s| s > DFA_INPUT_BYTES);
-    let extractor =
-        Extractor::builder().require_context(!args.keep_risky).dfa(large).build(gazetteer)?;
+    let extractor = Extractor::builder()
+        .require_context(!args.keep_risky)
+        .guess_persons(!args.no_guess)
+        .dfa(large)
+        .build(gazetteer)?;
     if !skipped.is_empty() && !args.quiet {
         let shown: Vec<String> = skipped.iter().take(3).map(|p| p.display().to_string()).collect();
         let more = if skipped.len() > 3 {
@@ -539,7 +549,10 @@ fn check(paths: &[PathBuf], with_default: bool) -> anyhow::Result<ExitCode> {
 fn eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(conll) = &args.conll {
         let gazetteer = load_gazetteer(&args.gazetteer)?;
-        let extractor = Extractor::builder().require_context(!args.keep_risky).build(gazetteer)?;
+        let extractor = Extractor::builder()
+            .require_context(!args.keep_risky)
+            .guess_persons(!args.no_guess)
+            .build(gazetteer)?;
         let report = alam::conll_eval::evaluate_file(&extractor, conll, args.errors)?;
         if args.json {
             println!("{}", serde_json::to_string_pretty(&report)?);

@@ -30,6 +30,22 @@ pub(crate) struct NameRef {
 pub(crate) struct Pattern {
     pub(crate) plain: Vec<NameRef>,
     pub(crate) contracted: Vec<NameRef>,
+    /// Cue flags (`CUE_GIVEN`, `CUE_TITLE`): the pattern is also a word that starts or announces
+    /// a person name that no gazetteer lists (see `person.rs`).
+    pub(crate) cue: u8,
+}
+
+/// Cue flag: a given name (جاك, عبد الله).
+pub(crate) const CUE_GIVEN: u8 = 1;
+/// Cue flag: a title before a person name (الرئيس, الشيخ).
+pub(crate) const CUE_TITLE: u8 = 2;
+
+impl Pattern {
+    /// Whether a plain (not لل-contracted) match of this pattern is a candidate: it names an
+    /// entity or it is a cue.
+    fn plain_candidate(&self) -> bool {
+        !self.plain.is_empty() || self.cue != 0
+    }
 }
 
 /// A name found in the folded text at a valid position.
@@ -74,8 +90,11 @@ pub(crate) struct Matcher {
 }
 
 impl Matcher {
+    /// `cues` are folded words with their cue flags, added as patterns of their own (or flagged
+    /// on the name they share).
     pub(crate) fn new(
         gazetteer: &Gazetteer,
+        cues: &[(String, u8)],
         options: &NormalizeOptions,
         full_scan: bool,
         dfa: bool,
@@ -109,6 +128,11 @@ impl Matcher {
                 }
                 refs.push((slot(folded), name_ref, false));
             }
+        }
+        let cue_slots: Vec<(usize, u8)> =
+            cues.iter().map(|(surface, flags)| (slot(surface.clone()), *flags)).collect();
+        for (p, flags) in cue_slots {
+            patterns[p].cue |= flags;
         }
         for (p, name_ref, contracted) in refs {
             let pattern = &mut patterns[p];
@@ -205,7 +229,7 @@ impl Matcher {
             let p = word as usize;
             // Names at the word start itself (a clitic may still stand before quotes).
             walk(aut, start_state, bytes, p, |id, end| {
-                if !is_word_end(text, end) || self.patterns[id as usize].plain.is_empty() {
+                if !is_word_end(text, end) || !self.patterns[id as usize].plain_candidate() {
                     return;
                 }
                 if let Some((clitic, token)) = name_start(text, p) {
@@ -233,7 +257,7 @@ impl Matcher {
                         return;
                     }
                     let pattern = &self.patterns[id as usize];
-                    if !pattern.plain.is_empty() {
+                    if pattern.plain_candidate() {
                         out.push(Candidate {
                             token,
                             start: after,
@@ -271,7 +295,7 @@ impl Matcher {
             }
             let id = m.pattern().as_u32();
             let pattern = &self.patterns[id as usize];
-            if !pattern.plain.is_empty() {
+            if pattern.plain_candidate() {
                 if let Some((clitic, token)) = name_start(text, start) {
                     out.push(Candidate {
                         token,

@@ -889,7 +889,11 @@ impl RelationExtractor {
     ///
     /// # Panics
     /// Panics when a mention's offsets are not char boundaries of `text`.
-    pub fn extract<'e>(&self, text: &str, mentions: &[Mention<'e>]) -> Result<Vec<Relation<'e>>> {
+    pub fn extract<'e>(
+        &self,
+        text: &str,
+        mentions: &'e [Mention<'_>],
+    ) -> Result<Vec<Relation<'e>>> {
         let spans = sentences(text);
         let mut order: Vec<(usize, usize, usize)> = mentions
             .iter()
@@ -919,7 +923,7 @@ impl RelationExtractor {
         text: &str,
         range: &std::ops::Range<usize>,
         index: usize,
-        mentions: &[Mention<'e>],
+        mentions: &'e [Mention<'_>],
         group: &[usize],
         scratch: &mut Scratch,
         out: &mut Vec<Relation<'e>>,
@@ -964,7 +968,7 @@ impl RelationExtractor {
             items.push(Item {
                 mention: g,
                 kind: m.kind(),
-                entity: m.entity,
+                entity: &m.entity,
                 clitic: m.clitic.chars().next_back(),
                 conj: m.clitic.starts_with(['و', 'ف']),
                 fs,

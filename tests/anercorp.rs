@@ -10,8 +10,9 @@ use std::path::Path;
 use alam::conll_eval::evaluate_file;
 use alam::{Extractor, Gazetteer};
 
-/// Micro F1 measured on the test split with the default gazetteer, 0.5697 (README.md), minus 0.02.
-const MIN_MICRO_F1: f64 = 0.549;
+/// Micro F1 measured on the test split with the default gazetteer and person guessing, 0.6557
+/// (README.md), minus 0.02.
+const MIN_MICRO_F1: f64 = 0.635;
 
 #[test]
 fn anercorp_test_split_f1() {

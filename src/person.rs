@@ -1,0 +1,465 @@
+//! Person names that no gazetteer lists, guessed from the words around them.
+//!
+//! News name far more people than any list can hold. alam guesses a person name, in folded
+//! text, from three cues, all data in `gazetteers/rules/`:
+//!
+//! - a **given name** (`person_words.tsv` role `given`, mined from the ANERcorp train split, and
+//!   the hand-written `given_names_extra.txt`) followed by one to four name words: جاك شيراك,
+//!   عبد الله غل, محمد بن راشد آل مكتوم;
+//! - a **title** (`person_titles.txt`: الرئيس, الشيخ, المدرب...) followed by name words, with a
+//!   nationality adjective the gazetteer knows allowed in between (الرئيس الفنزويلي شافيز);
+//! - a **surname** of a name guessed earlier in the same text, standing alone (شيراك after جاك
+//!   شيراك), linked to the same guessed entity.
+//!
+//! A name word is a connector inside names (بن, آل, أبو, عبد, دي...), a known name word
+//! (`person_words.tsv` role `name`: words the train split tags inside person names more often
+//! than outside), a given name, or a word that is no ordinary Arabic word (not in
+//! `common_words.txt`, even without a proclitic letter): foreign surnames are mostly such words.
+//! A name never runs over punctuation, a gazetteer mention, or a title. The guessed entity's id
+//! is `guess:` and the folded name with `_` for spaces, so every spelling that folds alike
+//! links to one id.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use crate::chars::{is_word_char, CLITIC_RUNS};
+use crate::error::{Error, Result};
+use crate::matcher::{CUE_GIVEN, CUE_TITLE};
+use crate::normalize::{fold, NormalizeOptions};
+
+const PERSON_WORDS: &str = include_str!("../gazetteers/rules/person_words.tsv");
+const GIVEN_EXTRA: &str = include_str!("../gazetteers/rules/given_names_extra.txt");
+const TITLES: &str = include_str!("../gazetteers/rules/person_titles.txt");
+const COMMON_WORDS: &str = include_str!("../gazetteers/rules/common_words.txt");
+
+/// Words that join the parts of a name (folded): بن محمد, آل ثاني, أبو بكر, عبد الله, دي
+/// ميستورا, فان خال. A name never ends with one.
+const CONNECTORS: &[&str] = &[
+    "بن", "ابن", "بنت", "ال", "ابو", "ابي", "ام", "عبد", "ولد", "دي", "دا", "دو", "فان", "فون",
+    "ديل", "لا", "سان",
+];
+
+/// Second halves of compound given names (عبد الله, نور الدين): never a surname on their own.
+const SECOND_HALVES: &[&str] =
+    &["الله", "الدين", "الرحمن", "الرحيم", "العزيز", "الكريم", "الحق", "الاسلام"];
+
+/// At most this many words follow the cue in one guessed name.
+const MAX_WORDS: usize = 4;
+
+/// The words of the person rules, folded.
+#[derive(Debug, Default)]
+pub(crate) struct PersonRules {
+    given: HashSet<String>,
+    names: HashSet<String>,
+    titles: HashSet<String>,
+}
+
+/// A cue the automaton found: a given name or a title, in folded coordinates.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cue {
+    pub(crate) token: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) clitic: &'static str,
+    pub(crate) flags: u8,
+}
+
+/// A span already taken by a gazetteer mention (folded token start, end), whether it is a
+/// nationality adjective (which may stand between a title and a name) and whether it is a
+/// person.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Taken {
+    pub(crate) token: usize,
+    pub(crate) end: usize,
+    pub(crate) norp: bool,
+    pub(crate) per: bool,
+}
+
+/// A guessed person name in folded coordinates, with the folded full name that keys its entity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Guess {
+    pub(crate) token: usize,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) clitic: &'static str,
+    /// The folded full name: for a lone surname, the name it was first seen in.
+    pub(crate) key: String,
+}
+
+/// How a word may take part in a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Connector,
+    Name,
+}
+
+fn common_words() -> &'static HashSet<String> {
+    static COMMON: OnceLock<HashSet<String>> = OnceLock::new();
+    COMMON.get_or_init(|| {
+        COMMON_WORDS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect()
+    })
+}
+
+impl PersonRules {
+    /// The rules shipped in `gazetteers/rules/`.
+    pub(crate) fn embedded() -> Result<PersonRules> {
+        let options = NormalizeOptions::default();
+        let mut rules = PersonRules::default();
+        let file = "gazetteers/rules/person_words.tsv";
+        let mut header = false;
+        for (i, line) in PERSON_WORDS.lines().enumerate() {
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if !header {
+                header = true;
+                continue;
+            }
+            let bad = |why: &str| Error::gazetteer(file, i + 1, why.to_string());
+            let (word, role) =
+                line.split_once('\t').ok_or_else(|| bad("expected word<TAB>role"))?;
+            let word = fold(word.trim(), &options);
+            match role.trim() {
+                "given" => rules.given.insert(word),
+                "name" => rules.names.insert(word),
+                other => return Err(bad(&format!("unknown role {other:?} (given or name)"))),
+            };
+        }
+        for (words, set) in [(GIVEN_EXTRA, &mut rules.given), (TITLES, &mut rules.titles)] {
+            for line in words.lines().map(str::trim) {
+                if !line.is_empty() && !line.starts_with('#') {
+                    set.insert(
+                        fold(line, &options).split_whitespace().collect::<Vec<_>>().join(" "),
+                    );
+                }
+            }
+        }
+        // A connector starts no name by itself (ابو, بن are mined as first words).
+        rules.given.retain(|w| !CONNECTORS.contains(&w.as_str()));
+        Ok(rules)
+    }
+
+    /// The cue words for the automaton: every given name and title, with its flags.
+    pub(crate) fn cues(&self) -> Vec<(String, u8)> {
+        let mut cues: Vec<(String, u8)> = self
+            .given
+            .iter()
+            .map(|w| (w.clone(), CUE_GIVEN))
+            .chain(self.titles.iter().map(|w| (w.clone(), CUE_TITLE)))
+            .collect();
+        cues.sort();
+        cues
+    }
+
+    /// Whether `word` is a given name or a known name word.
+    fn known(&self, word: &str) -> bool {
+        self.given.contains(word) || self.names.contains(word)
+    }
+
+    /// How `word` (folded, without proclitics) may stand inside a name, if at all.
+    fn role(&self, word: &str) -> Option<Role> {
+        if CONNECTORS.contains(&word) {
+            return Some(Role::Connector);
+        }
+        if self.titles.contains(word) {
+            return None;
+        }
+        // ومحمد: the conjunction starts the next name of a list.
+        if word.strip_prefix('و').is_some_and(|rest| self.known(rest)) {
+            return None;
+        }
+        if self.known(word) {
+            return Some(Role::Name);
+        }
+        let letters = word.chars().count();
+        if letters < 3 || !word.chars().all(|c| ('\u{0621}'..='\u{064A}').contains(&c)) {
+            return None;
+        }
+        // وشقيقه, ولوبرون: a word glued to the conjunction starts the next item of a list.
+        if word.starts_with('و') || ordinary(word) {
+            return None;
+        }
+        Some(Role::Name)
+    }
+
+    /// Guesses the person names of a folded text. `cues` and `taken` are sorted by token start;
+    /// `taken` spans never overlap. The guesses come sorted, overlap nothing taken and each
+    /// other.
+    pub(crate) fn guess(
+        &self,
+        folded: &str,
+        word_starts: &[u32],
+        cues: &[Cue],
+        taken: &[Taken],
+    ) -> Vec<Guess> {
+        let mut out: Vec<Guess> = Vec::new();
+        let mut free_from = 0usize;
+        for cue in cues {
+            if cue.token < free_from || overlaps(taken, cue.token, cue.end) {
+                continue;
+            }
+            let guess = if cue.flags & CUE_GIVEN != 0 {
+                self.after_given(folded, cue, taken)
+            } else {
+                self.after_title(folded, cue, taken)
+            };
+            if let Some(g) = guess {
+                if g.token >= free_from {
+                    free_from = g.end;
+                    out.push(g);
+                }
+            }
+        }
+        if !out.is_empty() {
+            self.surnames(folded, word_starts, taken, &mut out);
+        }
+        out
+    }
+
+    /// جاك شيراك: the given name, then name words.
+    fn after_given(&self, folded: &str, cue: &Cue, taken: &[Taken]) -> Option<Guess> {
+        let end = self.extend(folded, cue.end, taken)?;
+        let (mut token, mut start) = (cue.token, cue.start);
+        // عمر حسن البشير where only حسن is a cue: known name words before it belong to the name
+        // (not after a proclitic: وحسن starts a new name in a list).
+        if cue.clitic.is_empty() {
+            for _ in 0..2 {
+                let Some((ws, we)) = word_before(folded, start) else { break };
+                let word = &folded[ws..we];
+                if !self.known(word) || SECOND_HALVES.contains(&word) || overlaps(taken, ws, we) {
+                    break;
+                }
+                (token, start) = (ws, ws);
+            }
+        }
+        Some(Guess { token, start, end, clitic: cue.clitic, key: folded[start..end].to_string() })
+    }
+
+    /// الرئيس شافيز, الرئيس الفنزويلي هوغو شافيز: the name after the title (and after a
+    /// nationality adjective the gazetteer knows).
+    fn after_title(&self, folded: &str, cue: &Cue, taken: &[Taken]) -> Option<Guess> {
+        let mut at = cue.end;
+        let (mut ws, mut we) = word_after(folded, at)?;
+        if let Some(t) = taken_at(taken, ws) {
+            if !t.norp {
+                return None;
+            }
+            at = t.end;
+            (ws, we) = word_after(folded, at)?;
+        }
+        let first = &folded[ws..we];
+        // الرئيس السوداني, الكاتب الساخر: right after a title, a word with the article is an
+        // adjective unless it is a known name word.
+        let article = ["ال", "بال", "وال", "كال", "فال", "لل"].iter().any(|a| first.starts_with(a));
+        if article && !self.known(first) {
+            return None;
+        }
+        if overlaps(taken, ws, we) || self.role(first) != Some(Role::Name) {
+            return None;
+        }
+        let end = self.extend(folded, at, taken).filter(|&e| e > ws)?;
+        // المدرب مانويل جوزيه where the gazetteer knows جوزيه: the given name alone is no name.
+        if word_after(folded, end).is_some_and(|(s, _)| taken_at(taken, s).is_some_and(|t| t.per)) {
+            return None;
+        }
+        Some(Guess { token: ws, start: ws, end, clitic: "", key: folded[ws..end].to_string() })
+    }
+
+    /// The end of the name words that follow `at` (one space apart, at most [`MAX_WORDS`],
+    /// ending on a name word, not a connector), or `None` when no name word follows.
+    fn extend(&self, folded: &str, mut at: usize, taken: &[Taken]) -> Option<usize> {
+        let mut last = None;
+        for _ in 0..MAX_WORDS {
+            let Some((ws, we)) = word_after(folded, at) else { break };
+            if overlaps(taken, ws, we) {
+                break;
+            }
+            match self.role(&folded[ws..we]) {
+                Some(Role::Connector) => {}
+                Some(Role::Name) => last = Some(we),
+                None => break,
+            }
+            at = we;
+        }
+        last
+    }
+
+    /// Lone surnames of the guessed names later in the text: شيراك after جاك شيراك, also with
+    /// a proclitic (ولشيراك), linked to the full name's key.
+    fn surnames(&self, folded: &str, word_starts: &[u32], taken: &[Taken], out: &mut Vec<Guess>) {
+        // (surname, key, where the full name ends)
+        let mut known: Vec<(String, String, usize)> = Vec::new();
+        for g in out.iter() {
+            let name = &folded[g.start..g.end];
+            let mut words = name.split(' ');
+            let last = words.next_back().unwrap_or("");
+            let before = words.next_back();
+            let compound = before.is_some_and(|w| CONNECTORS.contains(&w));
+            if before.is_none()
+                || compound
+                || last.chars().count() < 3
+                || SECOND_HALVES.contains(&last)
+                || self.given.contains(last)
+                || common_words().contains(last)
+                || known.iter().any(|(s, _, _)| s == last)
+            {
+                continue;
+            }
+            known.push((last.to_string(), g.key.clone(), g.end));
+        }
+        if known.is_empty() {
+            return;
+        }
+        // A cheap filter before any comparison: the first four bytes (two letters) of each
+        // surname.
+        let head = |s: &[u8]| s.get(..4).map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
+        let heads: Vec<u32> = known.iter().filter_map(|(s, _, _)| head(s.as_bytes())).collect();
+        let first_end = known.iter().map(|k| k.2).min().unwrap_or(0);
+        let bytes = folded.as_bytes();
+        let mut found: Vec<Guess> = Vec::new();
+        let from = word_starts.partition_point(|&w| (w as usize) < first_end);
+        for &ws in &word_starts[from..] {
+            let ws = ws as usize;
+            for skip in [0usize, 2, 4] {
+                let at = ws + skip;
+                let Some(h) = bytes.get(at..).and_then(head) else { break };
+                if !heads.contains(&h) {
+                    continue;
+                }
+                let clitic = if skip == 0 {
+                    ""
+                } else {
+                    match crate::chars::clitic_before(folded, at) {
+                        Some((run, token)) if token == ws => run,
+                        _ => continue,
+                    }
+                };
+                let we = word_end(folded, at);
+                let word = &folded[at..we];
+                let Some((_, key, _)) = known.iter().find(|(s, _, e)| s == word && *e <= ws) else {
+                    continue;
+                };
+                if !overlaps(taken, ws, we) && !overlaps_guesses(out, ws, we) {
+                    found.push(Guess { token: ws, start: at, end: we, clitic, key: key.clone() });
+                }
+                break;
+            }
+        }
+        if !found.is_empty() {
+            out.extend(found);
+            out.sort_by_key(|g| g.token);
+        }
+    }
+}
+
+/// Whether `word` (folded) is an ordinary word: a common word itself, or one once a proclitic
+/// run, the article, the future prefix س and a pronoun suffix or the accusative ا are taken off
+/// (بزفافه, المتنقله, سيسافر, مقاطعته, محققا).
+fn ordinary(word: &str) -> bool {
+    let common = common_words();
+    if common.contains(word) {
+        return true;
+    }
+    let mut heads: Vec<&str> = vec![word];
+    for run in CLITIC_RUNS {
+        if let Some(rest) = word.strip_prefix(run) {
+            heads.push(rest);
+        }
+    }
+    for i in 0..heads.len() {
+        let h = heads[i];
+        if let Some(rest) = h.strip_prefix("ال").or_else(|| h.strip_prefix('ل')) {
+            heads.push(rest);
+        }
+        if let Some(rest) = h.strip_prefix('س').filter(|r| r.starts_with(['ي', 'ت', 'ن', 'ا']))
+        {
+            heads.push(rest);
+        }
+    }
+    let long_enough = |s: &str| s.chars().count() >= 2;
+    heads.iter().any(|&h| {
+        (h.len() < word.len() && long_enough(h) && common.contains(h))
+            || ["ه", "ها", "هم", "هما", "هن", "كم", "نا", "ا"].iter().any(|suffix| {
+                h.strip_suffix(suffix).filter(|s| long_enough(s)).is_some_and(|stem| {
+                    common.contains(stem)
+                        || stem.strip_suffix('ت').is_some_and(|t| common.contains(&format!("{t}ه")))
+                })
+            })
+    })
+}
+
+/// The taken span whose token starts at `pos`.
+fn taken_at(taken: &[Taken], pos: usize) -> Option<&Taken> {
+    taken.binary_search_by_key(&pos, |t| t.token).ok().map(|i| &taken[i])
+}
+
+/// Whether `[start, end)` overlaps a taken span (sorted by token, not overlapping).
+fn overlaps(taken: &[Taken], start: usize, end: usize) -> bool {
+    let i = taken.partition_point(|t| t.end <= start);
+    taken.get(i).is_some_and(|t| t.token < end)
+}
+
+fn overlaps_guesses(guesses: &[Guess], start: usize, end: usize) -> bool {
+    let i = guesses.partition_point(|g| g.end <= start);
+    guesses.get(i).is_some_and(|g| g.token < end)
+}
+
+/// The end of the word that starts at `at`.
+fn word_end(folded: &str, at: usize) -> usize {
+    folded[at..]
+        .char_indices()
+        .find(|&(_, c)| !is_word_char(c))
+        .map_or(folded.len(), |(i, _)| at + i)
+}
+
+/// The word right after `at` when exactly one space separates them: `(start, end)`.
+fn word_after(folded: &str, at: usize) -> Option<(usize, usize)> {
+    let rest = folded.get(at..)?.strip_prefix(' ')?;
+    if !rest.chars().next().is_some_and(is_word_char) {
+        return None;
+    }
+    let ws = at + 1;
+    Some((ws, word_end(folded, ws)))
+}
+
+/// The word right before `at` when exactly one space separates them: `(start, end)`.
+fn word_before(folded: &str, at: usize) -> Option<(usize, usize)> {
+    let before = folded.get(..at)?.strip_suffix(' ')?;
+    let we = before.len();
+    let ws =
+        before.char_indices().rev().take_while(|&(_, c)| is_word_char(c)).last().map(|(i, _)| i)?;
+    Some((ws, we))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_rules_load() {
+        let rules = PersonRules::embedded().unwrap();
+        assert!(rules.given.contains("جاك"), "mined given names");
+        assert!(rules.titles.contains("الرييس"), "titles, folded");
+        assert!(!rules.given.contains("بن"), "connectors are no given names");
+        assert_eq!(rules.role("حكومته"), None, "an ordinary word");
+        assert_eq!(rules.role("وحكومته"), None, "an ordinary word behind a proclitic");
+        assert_eq!(rules.role("شيراك"), Some(Role::Name), "no ordinary word");
+        assert_eq!(rules.role("بن"), Some(Role::Connector));
+    }
+
+    #[test]
+    fn words_around() {
+        let text = "قال جاك شيراك، ثم";
+        let at = text.find("جاك").unwrap();
+        assert_eq!(word_before(text, at), Some((0, "قال".len())));
+        let end = at + "جاك".len();
+        let (ws, we) = word_after(text, end).unwrap();
+        assert_eq!(&text[ws..we], "شيراك");
+        assert_eq!(word_after(text, we), None, "no name runs over punctuation");
+    }
+}
