@@ -17,13 +17,52 @@ pub(crate) fn is_quote(c: char) -> bool {
 /// Does a word start at byte `pos` of `text` (start of text, or after a non-word character)?
 #[inline]
 pub(crate) fn is_word_start(text: &str, pos: usize) -> bool {
-    text[..pos].chars().next_back().is_none_or(|c| !is_word_char(c))
+    !word_char_before(text, pos)
 }
 
 /// Does a word end at byte `pos` of `text` (end of text, or before a non-word character)?
 #[inline]
 pub(crate) fn is_word_end(text: &str, pos: usize) -> bool {
-    text[pos..].chars().next().is_none_or(|c| !is_word_char(c))
+    !word_char_at(text, pos)
+}
+
+/// The code point of the two-byte sequence `lead, cont` (U+0080..U+07FF).
+#[inline]
+fn two_byte(lead: u8, cont: u8) -> Option<char> {
+    char::from_u32((u32::from(lead & 0x1F) << 6) | u32::from(cont & 0x3F))
+}
+
+/// Whether the character that starts at byte `pos` (a char boundary) is a word character;
+/// `false` at the end. ASCII and two-byte characters (the Arabic block) without decoding.
+#[inline]
+fn word_char_at(text: &str, pos: usize) -> bool {
+    let bytes = text.as_bytes();
+    match bytes.get(pos) {
+        None => false,
+        Some(&b) if b < 0x80 => b.is_ascii_alphanumeric(),
+        Some(&b) if (0xC2..0xE0).contains(&b) => {
+            bytes.get(pos + 1).and_then(|&c| two_byte(b, c)).is_some_and(is_word_char)
+        }
+        Some(_) => text[pos..].chars().next().is_some_and(is_word_char),
+    }
+}
+
+/// Whether the character that ends at byte `pos` (a char boundary) is a word character;
+/// `false` at the start.
+#[inline]
+fn word_char_before(text: &str, pos: usize) -> bool {
+    let bytes = text.as_bytes();
+    let Some(&last) = pos.checked_sub(1).and_then(|i| bytes.get(i)) else { return false };
+    if last < 0x80 {
+        return last.is_ascii_alphanumeric();
+    }
+    // A lead byte is never a continuation byte: a lead of two before `pos` is a two-byte char.
+    if let Some(&lead) = pos.checked_sub(2).and_then(|i| bytes.get(i)) {
+        if (0xC2..0xE0).contains(&lead) {
+            return two_byte(lead, last).is_some_and(is_word_char);
+        }
+    }
+    text[..pos].chars().next_back().is_some_and(is_word_char)
 }
 
 /// The proclitic run that ends at byte `pos` and itself starts a word, if there is one.
@@ -94,6 +133,17 @@ pub(crate) fn name_start(text: &str, pos: usize) -> Option<(&'static str, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_boundaries_match_the_char_definitions() {
+        let text = "a؟بـ«x» مالي‌١٢ é€漢😀 -";
+        for pos in (0..=text.len()).filter(|&p| text.is_char_boundary(p)) {
+            let before = text[..pos].chars().next_back().is_some_and(is_word_char);
+            let at = text[pos..].chars().next().is_some_and(is_word_char);
+            assert_eq!(is_word_start(text, pos), !before, "start at {pos}");
+            assert_eq!(is_word_end(text, pos), !at, "end at {pos}");
+        }
+    }
 
     #[test]
     fn clitic_runs() {

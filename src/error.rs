@@ -68,6 +68,8 @@ pub enum ErrorKind {
     },
     /// The automaton could not be built.
     Automaton(aho_corasick::BuildError),
+    /// The character-wise automaton (the default matcher) could not be built.
+    CharwiseAutomaton(daachorse::errors::DaachorseError),
 }
 
 impl Error {
@@ -105,6 +107,10 @@ impl Error {
     pub(crate) fn automaton(err: aho_corasick::BuildError) -> Error {
         Error { kind: ErrorKind::Automaton(err) }
     }
+
+    pub(crate) fn charwise_automaton(err: daachorse::errors::DaachorseError) -> Error {
+        Error { kind: ErrorKind::CharwiseAutomaton(err) }
+    }
 }
 
 impl fmt::Display for Error {
@@ -127,6 +133,9 @@ impl fmt::Display for Error {
                 u32::MAX
             ),
             ErrorKind::Automaton(err) => write!(f, "cannot build the name automaton: {err}"),
+            ErrorKind::CharwiseAutomaton(err) => {
+                write!(f, "cannot build the name automaton: {err}")
+            }
         }
     }
 }

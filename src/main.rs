@@ -144,9 +144,6 @@ struct TagArgs {
     no_relations: bool,
 }
 
-/// Inputs larger than this get the DFA word-start automaton.
-const DFA_INPUT_BYTES: u64 = 16 << 20;
-
 fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
@@ -323,14 +320,9 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
         paths.push(PathBuf::from("-"));
     }
     let (inputs, skipped) = batch::expand_paths(&paths)?;
-    // A DFA walks faster but builds slower: worth it past a few megabytes of input (unknown
-    // sizes, such as standard input, are taken to be large).
-    let size: Option<u64> = inputs.iter().map(|i| i.file_size()).sum();
-    let large = size.is_none_or(|s| s > DFA_INPUT_BYTES);
     let extractor = Extractor::builder()
         .require_context(!args.keep_risky)
         .guess_persons(!args.no_guess)
-        .dfa(large)
         .build(gazetteer)?;
     if !skipped.is_empty() && !args.quiet {
         let shown: Vec<String> = skipped.iter().take(3).map(|p| p.display().to_string()).collect();

@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 
 use aho_corasick::automaton::Automaton;
-use aho_corasick::{dfa, nfa, AhoCorasick, Anchored, MatchKind, StartKind};
+use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
+use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 use crate::chars::{clitic_before, is_word_end, name_start};
 use crate::error::{Error, Result};
@@ -65,16 +66,29 @@ pub(crate) struct Candidate {
     pub(crate) clitic: &'static str,
 }
 
-/// The anchored automaton walked from word starts: a contiguous NFA (dense in its first six
-/// levels, quick to build), or a DFA when asked for and small enough (faster to walk, slower to
-/// build; over a million names it would take gigabytes).
-#[derive(Clone, Debug)]
+/// How candidates are found. By default, one overlapping scan of the folded text by a
+/// character-wise double-array Aho-Corasick automaton (`daachorse`): one transition per
+/// character rather than per byte (Arabic letters are two bytes), quick to build, and in our
+/// benchmarks 3.5 times faster than `aho-corasick`'s overlapping scan of the same text (README,
+/// "Performance"). On request, an anchored `aho-corasick` DFA walked from word starts only (for
+/// gazetteers small enough for a DFA).
+#[derive(Clone)]
 enum Walker {
-    Dfa(dfa::DFA),
-    Nfa(nfa::contiguous::NFA),
+    Charwise(CharwiseDoubleArrayAhoCorasick<u32>),
+    Dfa(Box<dfa::DFA>),
 }
 
-/// Above this many patterns the anchored automaton is a contiguous NFA even when a DFA is asked.
+impl std::fmt::Debug for Walker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Walker::Charwise(_) => f.write_str("Charwise"),
+            Walker::Dfa(_) => f.write_str("Dfa"),
+        }
+    }
+}
+
+/// Above this many patterns the character-wise scan is used even when a DFA is asked (a DFA of
+/// a million names would take gigabytes).
 const DFA_MAX_PATTERNS: usize = 20_000;
 
 /// The automata and the pattern table behind them.
@@ -164,20 +178,18 @@ impl Matcher {
             None
         };
         let walker = if dfa && surfaces.len() <= DFA_MAX_PATTERNS {
-            Walker::Dfa(
+            Walker::Dfa(Box::new(
                 dfa::Builder::new()
                     .match_kind(MatchKind::Standard)
                     .start_kind(StartKind::Anchored)
                     .build(&surfaces)
                     .map_err(Error::automaton)?,
-            )
+            ))
         } else {
-            Walker::Nfa(
-                nfa::contiguous::Builder::new()
-                    .match_kind(MatchKind::Standard)
-                    .dense_depth(6)
-                    .build(&surfaces)
-                    .map_err(Error::automaton)?,
+            let patterns = surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32));
+            Walker::Charwise(
+                CharwiseDoubleArrayAhoCorasick::with_values(patterns)
+                    .map_err(Error::charwise_automaton)?,
             )
         };
         Ok(Matcher { automaton, walker, patterns, surfaces })
@@ -196,8 +208,8 @@ impl Matcher {
     pub(crate) fn memory_usage(&self) -> usize {
         self.automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
             + match &self.walker {
+                Walker::Charwise(a) => a.heap_bytes(),
                 Walker::Dfa(a) => a.memory_usage(),
-                Walker::Nfa(a) => a.memory_usage(),
             }
     }
 
@@ -211,8 +223,11 @@ impl Matcher {
         out: &mut Vec<Candidate>,
     ) {
         match &self.walker {
-            Walker::Dfa(a) => self.walk_starts(a, text, starts, out),
-            Walker::Nfa(a) => self.walk_starts(a, text, starts, out),
+            Walker::Charwise(a) => {
+                let found = a.find_overlapping_iter(text).map(|m| (m.start(), m.end(), m.value()));
+                self.filter_matches(text, found, out);
+            }
+            Walker::Dfa(a) => self.walk_starts(&**a, text, starts, out),
         }
     }
 
@@ -288,12 +303,24 @@ impl Matcher {
         let Some(automaton) = &self.automaton else {
             return self.candidates_at_word_starts(text, &word_starts(text), out);
         };
-        for m in automaton.find_overlapping_iter(text) {
-            let (start, end) = (m.start(), m.end());
+        let found = automaton
+            .find_overlapping_iter(text)
+            .map(|m| (m.start(), m.end(), m.pattern().as_u32()));
+        self.filter_matches(text, found, out);
+    }
+
+    /// Keeps the matches `(start, end, pattern)` of an overlapping scan that start a word or
+    /// follow a proclitic run that starts one, and end a word.
+    fn filter_matches(
+        &self,
+        text: &str,
+        found: impl Iterator<Item = (usize, usize, u32)>,
+        out: &mut Vec<Candidate>,
+    ) {
+        for (start, end, id) in found {
             if !is_word_end(text, end) {
                 continue;
             }
-            let id = m.pattern().as_u32();
             let pattern = &self.patterns[id as usize];
             if pattern.plain_candidate() {
                 if let Some((clitic, token)) = name_start(text, start) {

@@ -365,29 +365,45 @@ fn ordinary(word: &str) -> bool {
     if common.contains(word) {
         return true;
     }
-    let mut heads: Vec<&str> = vec![word];
+    // The word with its prefixes taken off, without allocating: at most 1 + 11 runs, each
+    // with two more.
+    let mut heads: [&str; 36] = [""; 36];
+    heads[0] = word;
+    let mut n = 1;
     for run in CLITIC_RUNS {
         if let Some(rest) = word.strip_prefix(run) {
-            heads.push(rest);
+            heads[n] = rest;
+            n += 1;
         }
     }
-    for i in 0..heads.len() {
+    let stripped = n;
+    for i in 0..stripped {
         let h = heads[i];
         if let Some(rest) = h.strip_prefix("ال").or_else(|| h.strip_prefix('ل')) {
-            heads.push(rest);
+            heads[n] = rest;
+            n += 1;
         }
         if let Some(rest) = h.strip_prefix('س').filter(|r| r.starts_with(['ي', 'ت', 'ن', 'ا']))
         {
-            heads.push(rest);
+            heads[n] = rest;
+            n += 1;
         }
     }
-    let long_enough = |s: &str| s.chars().count() >= 2;
-    heads.iter().any(|&h| {
+    let long_enough = |s: &str| s.chars().nth(1).is_some();
+    // مقاطعت + ه: the teh marbuta of مقاطعه turns into ت before a suffix.
+    let teh_marbuta = |t: &str| {
+        let mut buf = [0u8; 128];
+        let bytes = t.as_bytes();
+        let Some(slot) = buf.get_mut(..bytes.len() + 2) else { return false };
+        slot[..bytes.len()].copy_from_slice(bytes);
+        slot[bytes.len()..].copy_from_slice("ه".as_bytes());
+        std::str::from_utf8(slot).is_ok_and(|w| common.contains(w))
+    };
+    heads[..n].iter().any(|&h| {
         (h.len() < word.len() && long_enough(h) && common.contains(h))
             || ["ه", "ها", "هم", "هما", "هن", "كم", "نا", "ا"].iter().any(|suffix| {
                 h.strip_suffix(suffix).filter(|s| long_enough(s)).is_some_and(|stem| {
-                    common.contains(stem)
-                        || stem.strip_suffix('ت').is_some_and(|t| common.contains(&format!("{t}ه")))
+                    common.contains(stem) || stem.strip_suffix('ت').is_some_and(teh_marbuta)
                 })
             })
     })
