@@ -68,8 +68,8 @@ pub enum ErrorKind {
     },
     /// The automaton could not be built.
     Automaton(aho_corasick::BuildError),
-    /// The character-wise automaton (the default matcher) could not be built.
-    CharwiseAutomaton(daachorse::errors::DaachorseError),
+    /// The name trie (the default matcher) could not be built.
+    Trie(crawdad::errors::CrawdadError),
 }
 
 impl Error {
@@ -108,8 +108,8 @@ impl Error {
         Error { kind: ErrorKind::Automaton(err) }
     }
 
-    pub(crate) fn charwise_automaton(err: daachorse::errors::DaachorseError) -> Error {
-        Error { kind: ErrorKind::CharwiseAutomaton(err) }
+    pub(crate) fn trie(err: crawdad::errors::CrawdadError) -> Error {
+        Error { kind: ErrorKind::Trie(err) }
     }
 }
 
@@ -133,9 +133,7 @@ impl fmt::Display for Error {
                 u32::MAX
             ),
             ErrorKind::Automaton(err) => write!(f, "cannot build the name automaton: {err}"),
-            ErrorKind::CharwiseAutomaton(err) => {
-                write!(f, "cannot build the name automaton: {err}")
-            }
+            ErrorKind::Trie(err) => write!(f, "cannot build the name trie: {err}"),
         }
     }
 }

@@ -221,21 +221,20 @@ impl ExtractorBuilder {
         self
     }
 
-    /// Find candidates with `aho-corasick`'s overlapping automaton instead of the default
-    /// character-wise double-array automaton (`daachorse`) (default `false`). Both scan every
-    /// position and find the same mentions (a property test checks it); this one is slower and
-    /// serves as the reference.
+    /// Find candidates with `aho-corasick`'s overlapping automaton over every position instead
+    /// of walking the default name trie from word starts (default `false`). Both find the same
+    /// mentions (a property test checks it); the full scan is slower and serves as the
+    /// reference.
     pub fn full_scan(&mut self, yes: bool) -> &mut Self {
         self.full_scan = yes;
         self
     }
 
-    /// Walk an anchored `aho-corasick` DFA from word starts only instead of scanning the whole
-    /// text with the character-wise automaton (default `false`). It finds the same mentions (a
-    /// property test checks it), but with the default gazetteer it builds about 0.1 s slower and
-    /// extracts about 20% slower; it is kept as a second fast path to measure against.
-    /// Gazetteers of more than 20,000 folded names always get the character-wise automaton (a
-    /// DFA would take too much memory).
+    /// Walk an anchored `aho-corasick` DFA from word starts instead of the default
+    /// character-wise trie (default `false`). It finds the same mentions (a property test checks
+    /// it), but with the default gazetteer it builds about 0.1 s slower and extracts about 20%
+    /// slower; it is kept as a second fast path to measure against. Gazetteers of more than
+    /// 20,000 folded names always get the trie (a DFA would take too much memory).
     pub fn dfa(&mut self, yes: bool) -> &mut Self {
         self.dfa = yes;
         self

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
-use daachorse::CharwiseDoubleArrayAhoCorasick;
 
 use crate::chars::{clitic_before, is_word_end, name_start};
 use crate::error::{Error, Result};
@@ -66,22 +65,22 @@ pub(crate) struct Candidate {
     pub(crate) clitic: &'static str,
 }
 
-/// How candidates are found. By default, one overlapping scan of the folded text by a
-/// character-wise double-array Aho-Corasick automaton (`daachorse`): one transition per
-/// character rather than per byte (Arabic letters are two bytes), quick to build, and in our
-/// benchmarks 3.5 times faster than `aho-corasick`'s overlapping scan of the same text (README,
-/// "Performance"). On request, an anchored `aho-corasick` DFA walked from word starts only (for
+/// How candidates are found. By default, a character-wise double-array trie (`crawdad`) of the
+/// folded names, walked from each word start and from the end of each proclitic run that starts
+/// a word: one transition per character rather than two per Arabic letter, no failure links to
+/// follow (every candidate starts at a word start), most of the text never fed to the trie, and a
+/// build from sorted names that takes about a second for a million names (README,
+/// "Performance"). On request, an anchored `aho-corasick` DFA walked the same way (for
 /// gazetteers small enough for a DFA).
-#[derive(Clone)]
 enum Walker {
-    Charwise(CharwiseDoubleArrayAhoCorasick<u32>),
+    Trie(crawdad::Trie),
     Dfa(Box<dfa::DFA>),
 }
 
 impl std::fmt::Debug for Walker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Walker::Charwise(_) => f.write_str("Charwise"),
+            Walker::Trie(_) => f.write_str("Trie"),
             Walker::Dfa(_) => f.write_str("Dfa"),
         }
     }
@@ -92,7 +91,7 @@ impl std::fmt::Debug for Walker {
 const DFA_MAX_PATTERNS: usize = 20_000;
 
 /// The automata and the pattern table behind them.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Matcher {
     /// Unanchored, overlapping: the full-scan path, built only when asked for.
     automaton: Option<AhoCorasick>,
@@ -186,11 +185,10 @@ impl Matcher {
                     .map_err(Error::automaton)?,
             ))
         } else {
-            let patterns = surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32));
-            Walker::Charwise(
-                CharwiseDoubleArrayAhoCorasick::with_values(patterns)
-                    .map_err(Error::charwise_automaton)?,
-            )
+            let mut records: Vec<(&str, u32)> =
+                surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+            records.sort_unstable();
+            Walker::Trie(crawdad::Trie::from_records(records).map_err(Error::trie)?)
         };
         Ok(Matcher { automaton, walker, patterns, surfaces })
     }
@@ -208,7 +206,7 @@ impl Matcher {
     pub(crate) fn memory_usage(&self) -> usize {
         self.automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
             + match &self.walker {
-                Walker::Charwise(a) => a.heap_bytes(),
+                Walker::Trie(t) => t.heap_bytes(),
                 Walker::Dfa(a) => a.memory_usage(),
             }
     }
@@ -223,27 +221,32 @@ impl Matcher {
         out: &mut Vec<Candidate>,
     ) {
         match &self.walker {
-            Walker::Charwise(a) => {
-                let found = a.find_overlapping_iter(text).map(|m| (m.start(), m.end(), m.value()));
-                self.filter_matches(text, found, out);
+            Walker::Trie(t) => {
+                self.walk_starts(text, starts, out, |from, found| prefixes(t, text, from, found))
             }
-            Walker::Dfa(a) => self.walk_starts(&**a, text, starts, out),
+            Walker::Dfa(a) => {
+                let aut = &**a;
+                let Ok(start) = aut.start_state(Anchored::Yes) else { return };
+                self.walk_starts(text, starts, out, |from, found| {
+                    walk(aut, start, text.as_bytes(), from, found)
+                })
+            }
         }
     }
 
-    fn walk_starts<A: Automaton>(
+    /// `each(from, found)` calls `found(pattern, end)` for every pattern that starts at `from`.
+    fn walk_starts(
         &self,
-        aut: &A,
         text: &str,
         starts: &[u32],
         out: &mut Vec<Candidate>,
+        each: impl Fn(usize, &mut dyn FnMut(u32, usize)),
     ) {
-        let Ok(start_state) = aut.start_state(Anchored::Yes) else { return };
         let bytes = text.as_bytes();
         for &word in starts {
             let p = word as usize;
             // Names at the word start itself (a clitic may still stand before quotes).
-            walk(aut, start_state, bytes, p, |id, end| {
+            each(p, &mut |id, end| {
                 if !is_word_end(text, end) || !self.patterns[id as usize].plain_candidate() {
                     return;
                 }
@@ -267,7 +270,7 @@ impl Matcher {
                 if token != p {
                     continue;
                 }
-                walk(aut, start_state, bytes, after, |id, end| {
+                each(after, &mut |id, end| {
                     if !is_word_end(text, end) {
                         return;
                     }
@@ -362,6 +365,22 @@ fn word_starts(text: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Walks the trie from `from` and calls `found(pattern, end)` for every name that starts exactly
+/// at `from`, with `end` in bytes.
+#[inline]
+fn prefixes(trie: &crawdad::Trie, text: &str, from: usize, found: &mut dyn FnMut(u32, usize)) {
+    // The search reports a name right after reading its last character, so the byte offset
+    // after the last character read is its end.
+    let end = std::cell::Cell::new(from);
+    let chars = text[from..].char_indices().map(|(i, c)| {
+        end.set(from + i + c.len_utf8());
+        c
+    });
+    for (id, _) in trie.common_prefix_search(chars) {
+        found(id, end.get());
+    }
+}
+
 /// Walks the anchored automaton from `from` and calls `found(pattern, end)` for every pattern
 /// that starts exactly at `from`. (Match states also carry patterns that only end there, via
 /// suffix links; their length tells them apart.)
@@ -371,7 +390,7 @@ fn walk<A: Automaton>(
     start: aho_corasick::automaton::StateID,
     bytes: &[u8],
     from: usize,
-    mut found: impl FnMut(u32, usize),
+    found: &mut dyn FnMut(u32, usize),
 ) {
     let mut sid = start;
     for (i, &b) in bytes[from..].iter().enumerate() {

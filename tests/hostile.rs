@@ -63,6 +63,12 @@ fn check(text: &str, mentions: &[Mention<'_>]) {
         last_end = m.end;
         let slice = m.text(text);
         let surface = fold(slice, &options);
+        if m.entity.is_guessed() {
+            // A guessed person: the slice folds to the guessed name or to its last word.
+            let name = m.entity.name_ar();
+            assert!(name == surface || name.ends_with(&format!(" {surface}")), "{slice:?}");
+            continue;
+        }
         let alias = fold(m.alias, &options).trim().to_string();
         let contracted = alias.strip_prefix('ا').unwrap_or(&alias);
         let exact = surface == alias || surface == contracted;
@@ -696,11 +702,13 @@ fn best_time(text: &str, runs: usize) -> f64 {
 #[test]
 fn regression_risky_names_without_context_take_linear_time() {
     let unit = "باماكو غويتا. ";
-    let n = 5_000;
+    // Large enough that a run takes a tenth of a second, best of five: a busy machine's pauses
+    // do not pass for quadratic time.
+    let n = 20_000;
     let small = unit.repeat(n);
     let large = unit.repeat(4 * n);
     assert_eq!(extractor().extract(&large).unwrap().len(), 4 * n, "the bamako mentions only");
-    let (t_small, t_large) = (best_time(&small, 3), best_time(&large, 2));
+    let (t_small, t_large) = (best_time(&small, 5), best_time(&large, 5));
     eprintln!("{n} units: {t_small:.3} s, {} units: {t_large:.3} s", 4 * n);
     assert!(
         t_large < 8.0 * t_small.max(0.01),
