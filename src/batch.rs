@@ -781,15 +781,19 @@ fn tag_one(
 ) -> std::result::Result<Rendered, String> {
     let mentions = extractor.extract(text).map_err(|e| e.to_string())?;
     let kinds = count_kinds(&mentions);
+    // Split once: the JSONL records and the relations both need the sentences.
+    let spans = match (&options.relations, options.format) {
+        (_, Format::Jsonl) | (Some(_), Format::Brat) => sentences(text),
+        _ => Vec::new(),
+    };
     let relations = match &options.relations {
         Some(rx) if options.format != Format::Conll => {
-            Some(rx.extract(text, &mentions).map_err(|e| e.to_string())?)
+            Some(rx.extract_in(text, &spans, &mentions).map_err(|e| e.to_string())?)
         }
         _ => None,
     };
     let output = match options.format {
         Format::Jsonl => {
-            let spans = sentences(text);
             let entities = mentions
                 .iter()
                 .map(|m| {

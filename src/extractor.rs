@@ -739,6 +739,12 @@ impl Extractor {
             }
             .unwrap_or_default();
             let (start, end) = n.original_span(original, folded_start, folded_end);
+            // The folded text turns line breaks into spaces: a guessed person name never runs
+            // over one (a headline's last word and the next line's first).
+            if take_guess && original[start..end].contains(['\n', '\r']) {
+                guesses.next();
+                continue;
+            }
             chars += original[byte..start].chars().count();
             let char_start = chars;
             chars += original[start..end].chars().count();

@@ -261,7 +261,14 @@ impl Matcher {
                     });
                 }
             });
-            // Names after a proclitic run of one or two letters (every proclitic is two bytes).
+            // Names after a proclitic run of one or two letters (every proclitic is two bytes,
+            // و ف ب ل ك: the first letter tells at once whether the word can have one).
+            if !matches!(
+                bytes.get(p..p + 2),
+                Some([0xD9, 0x88 | 0x81 | 0x84 | 0x83] | [0xD8, 0xA8])
+            ) {
+                continue;
+            }
             for after in [p + 2, p + 4] {
                 if after >= bytes.len() || !text.is_char_boundary(after) {
                     break;

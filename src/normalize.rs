@@ -161,8 +161,9 @@ fn digit(value: u32) -> char {
     char::from_digit(value, 10).unwrap_or('0')
 }
 
-/// What the hot loop does with one character: [`fold_char`] cached for ASCII and the Arabic block
-/// (U+0600..U+06FF), so that most characters cost one table lookup.
+/// What [`run_reference`] does with one character: [`fold_char`] cached for ASCII and the Arabic
+/// block (U+0600..U+06FF), so that most characters cost one table lookup. The fast entries of
+/// [`run`] are made from these.
 #[derive(Clone, Copy, Debug)]
 enum Act {
     /// Copy the source bytes as they are.
@@ -186,6 +187,61 @@ pub(crate) struct FoldTable {
     options: NormalizeOptions,
     ascii: [Act; 128],
     arabic: [Act; 256],
+    /// [`run`]'s entries for ASCII, indexed by the byte (see [`fast_entry`]).
+    fast_ascii: [u32; 128],
+    /// [`run`]'s entries for U+0600..U+06FF, indexed by the two UTF-8 bytes as a big-endian
+    /// `u16` minus 0xD800 (lead bytes 0xD8..0xDB); the slots of impossible second bytes stop.
+    fast_two: [u32; 1024],
+}
+
+// The fast entries of FoldTable, for scan(): the fold of a cached character as one u32. A word
+// character that the fold keeps is 0 (the common case, one test); otherwise these flags, with
+// the folded bytes (little-endian) under CHANGED and their number under SHRINK.
+
+/// Not a word character that keeps its length: the loop inside a word stops.
+const STOP: u32 = 1 << 31;
+/// Not cached (the general path folds it): the fast loop stops.
+const EXIT: u32 = 1 << 30;
+/// Folds to a character that is not a word character.
+const NONWORD: u32 = 1 << 29;
+/// White space: folds to one space, and is dropped after white space.
+const SPACE: u32 = 1 << 28;
+/// The folded bytes differ from the source bytes; they are in bits 0..16.
+const CHANGED: u32 = 1 << 27;
+/// Folds to fewer bytes than it has (removed, or an Arabic-Indic digit); their number is in
+/// bits 24..26.
+const SHRINK: u32 = 1 << 26;
+/// Where [`SHRINK`] keeps the number of folded bytes.
+const SHRINK_SHIFT: u32 = 24;
+
+/// The fast entry of the character with UTF-8 bytes `source` (one or two) that folds by `act`.
+fn fast_entry(act: Act, source: &[u8]) -> u32 {
+    let (folded, word, space): (&[u8], bool, bool) = match &act {
+        Act::Copy { word } => (source, *word, false),
+        Act::Ascii { byte, word } => (std::slice::from_ref(byte), *word, false),
+        Act::Two { bytes, word } => (bytes, *word, false),
+        Act::Space => (b" ", false, true),
+        Act::Drop => (&[], false, false),
+        Act::Slow => return STOP | EXIT,
+    };
+    if folded.len() > source.len() {
+        // Never for ASCII and the Arabic block, but scan() could not write it in place.
+        return STOP | EXIT;
+    }
+    let mut entry = 0;
+    if folded != source {
+        entry |= CHANGED | folded.iter().rev().fold(0, |acc, &b| acc << 8 | u32::from(b));
+    }
+    if !word {
+        entry |= STOP | NONWORD;
+    }
+    if space {
+        entry |= SPACE;
+    }
+    if folded.len() < source.len() {
+        entry |= STOP | SHRINK | (folded.len() as u32) << SHRINK_SHIFT;
+    }
+    entry
 }
 
 impl FoldTable {
@@ -210,7 +266,17 @@ impl FoldTable {
         for (i, slot) in arabic.iter_mut().enumerate() {
             *slot = char::from_u32(0x0600 + i as u32).map_or(Act::Slow, act);
         }
-        FoldTable { options: options.clone(), ascii, arabic }
+        let mut fast_ascii = [0u32; 128];
+        for (b, slot) in fast_ascii.iter_mut().enumerate() {
+            *slot = fast_entry(ascii[b], &[b as u8]);
+        }
+        let mut fast_two = [STOP | EXIT; 1024];
+        for (i, &act) in arabic.iter().enumerate() {
+            // U+0600 + i is 0xD8 + i / 64 followed by 0x80 + i % 64.
+            let bytes = [0xD8 + (i >> 6) as u8, 0x80 | (i & 0x3F) as u8];
+            fast_two[(i >> 6) << 8 | 0x80 | (i & 0x3F)] = fast_entry(act, &bytes);
+        }
+        FoldTable { options: options.clone(), ascii, arabic, fast_ascii, fast_two }
     }
 
     pub(crate) fn options(&self) -> &NormalizeOptions {
@@ -308,11 +374,318 @@ impl<const MAP: bool> Sink<'_, MAP> {
     }
 }
 
-/// The one pass shared by [`normalize`] and [`fold`]: table lookups for ASCII and the Arabic
-/// block, [`fold_char`] for the rest. Only whole characters are written, so `out` stays UTF-8.
+/// The window of the fast loop of [`run`]: 64 source bytes copied ahead to the output, of which
+/// the characters starting in the first [`LIMIT`] are folded.
+const WINDOW: usize = 64;
+/// Where characters may start in a window: before its last byte, so that the second byte of a
+/// two-byte character is in the window too.
+const LIMIT: usize = WINDOW - 1;
+/// Pads the window at the end of the text: not UTF-8, so [`scan`] stops on it.
+const PAD: u8 = 0xFF;
+
+/// The fast entry of the character at `i` (ASCII or U+0600..U+06FF), or [`EXIT`].
+#[inline(always)]
+fn entry_at(table: &FoldTable, bytes: &[u8], i: usize) -> u32 {
+    match bytes.get(i) {
+        Some(&b) if b < 0x80 => table.fast_ascii[usize::from(b)],
+        Some(&b) => {
+            let b2 = bytes.get(i + 1).copied().unwrap_or(0);
+            let k = (usize::from(b) << 8 | usize::from(b2)).wrapping_sub(0xD800);
+            table.fast_two.get(k).copied().unwrap_or(EXIT)
+        }
+        None => EXIT,
+    }
+}
+
+/// What [`scan`] carries from one window to the next.
+struct ScanState {
+    /// The last folded character is a word character (`prev_word` of [`run`]).
+    prev_word: bool,
+    /// The last folded character is a space that white space folded to (`last_space`).
+    last_space: bool,
+    /// `original - folded` here differs from the last anchor's: the next character written
+    /// needs an anchor.
+    pending: bool,
+}
+
+/// How many characters [`scan`] writes one by one after one that folds shorter, before it copies
+/// the rest of the window again to fold it in place: a text with harakat on every letter is
+/// written one by one, a text with a mark here and there mostly folded in place.
+const REALIGN: u32 = 4;
+
+/// The fast loop over one window of cached characters (ASCII, U+0600..U+06FF) at original
+/// offset `at` and folded offset `here`: `dst` holds a copy of `src`. Characters that keep their
+/// length are folded in place, with no anchor due. One that folds shorter (or is removed)
+/// leaves the rest of the window behind by the bytes it lost: the characters after it are
+/// written one by one, the first with an anchor as in [`run_reference`], until [`REALIGN`] in a
+/// row kept their length; then the rest of `src` is copied again, behind, and folded in place.
+/// Returns how many bytes of `src` were taken (at least [`LIMIT`], or less where it met an
+/// uncached character or [`PAD`]) and how many of `dst` hold the folded text.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn scan<const MAP: bool>(
+    src: &[u8; WINDOW],
+    dst: &mut [u8; WINDOW],
+    table: &FoldTable,
+    at: u32,
+    here: u32,
+    anchors: &mut Vec<(u32, u32)>,
+    starts: &mut Vec<u32>,
+    state: &mut ScanState,
+) -> (usize, usize) {
+    let ScanState { mut prev_word, mut last_space, mut pending } = *state;
+    // The fast entry of the two-byte character at j, None if it is not in U+0600..U+06FF.
+    let two = |j: usize| {
+        let k = (usize::from(src[j]) << 8 | usize::from(src[j + 1])).wrapping_sub(0xD800);
+        table.fast_two.get(k).copied()
+    };
+    // The fast entry and length of the character at j, None if it is not cached.
+    let entry = |j: usize| {
+        let b = src[j];
+        if b < 0x80 {
+            Some((table.fast_ascii[usize::from(b)], 1))
+        } else {
+            two(j).map(|e| (e, 2))
+        }
+    };
+    let mut j = 0;
+    // The bytes lost so far: the folded form of src[j..] goes to dst[j - shift..].
+    let mut shift = 0;
+    'window: while j < LIMIT {
+        // In place: dst[j - shift..WINDOW - shift] holds a copy of src[j..].
+        while j < LIMIT {
+            let Some((e, len)) = entry(j) else { break 'window };
+            let space = e & SPACE != 0;
+            if e & (EXIT | SHRINK) != 0 || (space && last_space) {
+                break;
+            }
+            let p = j - shift;
+            if e & CHANGED != 0 {
+                dst[p] = e as u8;
+                if len == 2 {
+                    dst[p + 1] = (e >> 8) as u8;
+                }
+            }
+            let word = e & NONWORD == 0;
+            if MAP {
+                if word && !prev_word {
+                    starts.push(here.wrapping_add(p as u32));
+                }
+                if pending {
+                    anchors.push((here.wrapping_add(p as u32), at.wrapping_add(j as u32)));
+                }
+            }
+            pending = false;
+            prev_word = word;
+            last_space = space;
+            j += len;
+            if !word {
+                continue;
+            }
+            if len == 1 {
+                // Inside a Latin word or a number: the same for ASCII word characters.
+                while let Some(&b) = src[..LIMIT].get(j).filter(|&&b| b < 0x80) {
+                    let e = table.fast_ascii[usize::from(b)];
+                    if e != 0 {
+                        if e & STOP != 0 {
+                            break;
+                        }
+                        dst[j - shift] = e as u8;
+                    }
+                    j += 1;
+                }
+                continue;
+            }
+            // Inside a word (so not after a space): two-byte word characters need no word
+            // start and no space state, and a space then such a character starts a word.
+            loop {
+                while j < LIMIT {
+                    let Some(e) = two(j) else { break };
+                    if e != 0 {
+                        if e & STOP != 0 {
+                            break;
+                        }
+                        dst[j - shift] = e as u8;
+                        dst[j - shift + 1] = (e >> 8) as u8;
+                    }
+                    j += 2;
+                }
+                // A space after a word character folds to itself whatever the options.
+                if j + 1 < LIMIT && src[j] == b' ' {
+                    if let Some(e) = two(j + 1) {
+                        if e & STOP == 0 {
+                            if MAP {
+                                starts.push(here.wrapping_add((j + 1 - shift) as u32));
+                            }
+                            if e != 0 {
+                                dst[j + 1 - shift] = e as u8;
+                                dst[j + 2 - shift] = (e >> 8) as u8;
+                            }
+                            j += 3;
+                            continue;
+                        }
+                    }
+                }
+                break;
+            }
+        }
+        // One by one, from a character that folds shorter.
+        let mut kept = 0;
+        while j < LIMIT {
+            let Some((e, len)) = entry(j) else { break 'window };
+            if e & EXIT != 0 {
+                break 'window;
+            }
+            let space = e & SPACE != 0;
+            let folded = if space && last_space {
+                0
+            } else if e & SHRINK != 0 {
+                (e >> SHRINK_SHIFT & 3) as usize
+            } else {
+                len
+            };
+            if folded > 0 {
+                let p = j - shift;
+                let word = e & NONWORD == 0;
+                if MAP {
+                    if word && !prev_word {
+                        starts.push(here.wrapping_add(p as u32));
+                    }
+                    if pending {
+                        anchors.push((here.wrapping_add(p as u32), at.wrapping_add(j as u32)));
+                    }
+                }
+                let (x, y) =
+                    if e & CHANGED != 0 { (e as u8, (e >> 8) as u8) } else { (src[j], src[j + 1]) };
+                // p <= j < LIMIT: both fit. A second byte past a one-byte character is
+                // written over by the next character, copied over, or cut.
+                dst[p] = x;
+                dst[p + 1] = y;
+                prev_word = word;
+                last_space = space;
+            }
+            pending = folded < len;
+            shift += len - folded;
+            j += len;
+            if pending {
+                kept = 0;
+            } else {
+                kept += 1;
+                if kept == REALIGN {
+                    dst[j - shift..WINDOW - shift].copy_from_slice(&src[j..]);
+                    continue 'window;
+                }
+            }
+        }
+    }
+    *state = ScanState { prev_word, last_space, pending };
+    (j, j - shift)
+}
+
+/// [`scan`] over the end of a text, shorter than a window: padded, and folded apart so that `out`
+/// grows only by what it keeps. Returns how many bytes of `rest` were taken.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn scan_end<const MAP: bool>(
+    rest: &[u8],
+    table: &FoldTable,
+    at: u32,
+    out: &mut Vec<u8>,
+    anchors: &mut Vec<(u32, u32)>,
+    starts: &mut Vec<u32>,
+    state: &mut ScanState,
+) -> usize {
+    let mut src = [PAD; WINDOW];
+    src[..rest.len()].copy_from_slice(rest);
+    let mut dst = src;
+    let (j, p) = scan::<MAP>(&src, &mut dst, table, at, out.len() as u32, anchors, starts, state);
+    out.extend_from_slice(&dst[..p]);
+    j
+}
+
+/// The one pass shared by [`normalize`] and [`fold`]: windows of cached characters (ASCII and
+/// U+0600..U+06FF, most of a text) by [`scan`], each other character as in [`run_reference`],
+/// which the tests compare this with. Only whole characters are written, so `out` stays UTF-8.
+fn run<const MAP: bool>(
+    text: &str,
+    table: &FoldTable,
+    out_vec: &mut Vec<u8>,
+    anchors_vec: &mut Vec<(u32, u32)>,
+    starts_vec: &mut Vec<u32>,
+) {
+    let mut out = std::mem::take(out_vec);
+    let mut anchors = std::mem::take(anchors_vec);
+    let mut starts = std::mem::take(starts_vec);
+    let (out, anchors, starts) = (&mut out, &mut anchors, &mut starts);
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut last_space = false;
+    let mut prev_word = false;
+    // `original - folded` (wrapping) at the last anchor, 0 before the first.
+    let mut delta = 0u32;
+    let mut i = 0;
+    while i < n {
+        if entry_at(table, bytes, i) & EXIT == 0 {
+            // Offsets fit in u32 (or wrap harmlessly) as in run_reference().
+            let mut state = ScanState {
+                prev_word,
+                last_space,
+                pending: MAP && (i as u32).wrapping_sub(out.len() as u32) != delta,
+            };
+            while i < n {
+                let o = out.len();
+                let j = match bytes[i..].first_chunk::<WINDOW>() {
+                    Some(src) => {
+                        // Copy ahead; scan() folds in place and the rest is cut.
+                        out.extend_from_slice(src);
+                        let dst = out[o..].first_chunk_mut().expect("a window was just added");
+                        let (j, p) = scan::<MAP>(
+                            src, dst, table, i as u32, o as u32, anchors, starts, &mut state,
+                        );
+                        out.truncate(o + p);
+                        j
+                    }
+                    None => scan_end::<MAP>(
+                        &bytes[i..],
+                        table,
+                        i as u32,
+                        out,
+                        anchors,
+                        starts,
+                        &mut state,
+                    ),
+                };
+                i += j;
+                if j < LIMIT {
+                    break;
+                }
+            }
+            (prev_word, last_space) = (state.prev_word, state.last_space);
+            if MAP {
+                delta = anchors.last().map_or(0, |&(f, o)| o.wrapping_sub(f));
+            }
+            if i >= n {
+                break;
+            }
+        }
+        // A character that is not cached: through fold_char().
+        let c = text[i..].chars().next().unwrap_or('\u{FFFD}');
+        let mut sink = Sink::<MAP> { out, anchors, starts, last_space, prev_word, delta };
+        sink.emit(c, i as u32, &table.options);
+        (last_space, prev_word, delta) = (sink.last_space, sink.prev_word, sink.delta);
+        i += c.len_utf8();
+    }
+    *out_vec = std::mem::take(out);
+    *anchors_vec = std::mem::take(anchors);
+    *starts_vec = std::mem::take(starts);
+}
+
+/// The plain pass that [`run`] replaced, kept as the reference that tests compare it with
+/// ([`Normalized::reference`], [`Normalized::fold_reference`]): table lookups for ASCII and the
+/// Arabic block, [`fold_char`] for the rest. Only whole characters are written, so `out` stays UTF-8.
 /// The hot loop keeps its state in locals (the compiler keeps them in registers) and hands it to
 /// a [`Sink`] only for the rare slow characters.
-fn run<const MAP: bool>(
+fn run_reference<const MAP: bool>(
     text: &str,
     table: &FoldTable,
     out_vec: &mut Vec<u8>,
@@ -411,12 +784,16 @@ fn run<const MAP: bool>(
     *starts_vec = std::mem::take(starts);
 }
 
-/// Turns bytes that [`run`] wrote back into a `String`.
+/// Turns bytes that [`run`] (or [`run_reference`]) wrote back into a `String`.
 fn into_string(bytes: Vec<u8>) -> String {
     debug_assert!(std::str::from_utf8(&bytes).is_ok());
     // SAFETY: run() copies whole UTF-8 sequences of a `&str` (an ASCII byte, the two bytes of
     // a U+0600..U+06FF character) or writes `char::encode_utf8` output, so `bytes` is UTF-8.
-    // Validating again cost a fifth of the folding time.
+    // scan() copies whole windows ahead but cuts them after the last character it took, writes
+    // table bytes that are `encode_utf8` output, and writes the byte after a one-byte character
+    // only where the next character, a copy or the cut covers it. tests/normalize_fast.rs
+    // compares the bytes with run_reference()'s. Validating again cost a fifth of the folding
+    // time.
     unsafe { String::from_utf8_unchecked(bytes) }
 }
 
@@ -452,6 +829,9 @@ pub(crate) fn fold_with(text: &str, table: &FoldTable) -> String {
     run::<false>(text, table, &mut out, &mut Vec::new(), &mut Vec::new());
     into_string(out)
 }
+
+/// A folding pass: [`run`] or [`run_reference`].
+type Pass = fn(&str, &FoldTable, &mut Vec<u8>, &mut Vec<(u32, u32)>, &mut Vec<u32>);
 
 /// A folded text and the map from its bytes back to the original text.
 ///
@@ -490,8 +870,40 @@ impl Normalized {
         self.refill_with(text, &table_for(options))
     }
 
+    /// [`normalize`] by [`run_reference`], the plain pass that the fast one is tested against
+    /// (`tests/normalize_fast.rs`). Not part of the API: the crate keeps its normalize module
+    /// private, so the reference hangs on this re-exported type.
+    ///
+    /// # Errors
+    /// As [`normalize`].
+    #[doc(hidden)]
+    pub fn reference(text: &str, options: &NormalizeOptions) -> Result<Normalized> {
+        let mut n = Normalized::default();
+        n.refill_by(text, &table_for(options), run_reference::<true>)?;
+        Ok(n)
+    }
+
+    /// [`fold`] by [`run_reference`]; see [`Normalized::reference`]. Not part of the API.
+    #[doc(hidden)]
+    pub fn fold_reference(text: &str, options: &NormalizeOptions) -> String {
+        let mut out = Vec::with_capacity(text.len());
+        run_reference::<false>(
+            text,
+            &table_for(options),
+            &mut out,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        );
+        into_string(out)
+    }
+
     /// [`Normalized::refill`] with a prepared table.
     pub(crate) fn refill_with(&mut self, text: &str, table: &FoldTable) -> Result<()> {
+        self.refill_by(text, table, run::<true>)
+    }
+
+    /// [`Normalized::refill_with`] with the pass to run: [`run`] or [`run_reference`].
+    fn refill_by(&mut self, text: &str, table: &FoldTable, pass: Pass) -> Result<()> {
         // The map and the word starts hold u32 offsets into the original and the folded text.
         let len = u32::try_from(text.len()).map_err(|_| Error::text_too_large(text.len()))?;
         let mut out = std::mem::take(&mut self.text).into_bytes();
@@ -499,7 +911,7 @@ impl Normalized {
         out.reserve(text.len());
         self.anchors.clear();
         self.starts.clear();
-        run::<true>(text, table, &mut out, &mut self.anchors, &mut self.starts);
+        pass(text, table, &mut out, &mut self.anchors, &mut self.starts);
         self.len = len;
         // NFKC expansions of presentation forms can make the folded text longer than the
         // original; past u32::MAX its offsets would not fit (they wrapped harmlessly above).
@@ -520,7 +932,8 @@ impl Normalized {
     }
 
     /// The byte offsets in the folded text where words start.
-    pub(crate) fn word_starts(&self) -> &[u32] {
+    #[doc(hidden)]
+    pub fn word_starts(&self) -> &[u32] {
         &self.starts
     }
 

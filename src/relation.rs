@@ -894,11 +894,28 @@ impl RelationExtractor {
         text: &str,
         mentions: &'e [Mention<'_>],
     ) -> Result<Vec<Relation<'e>>> {
-        let spans = sentences(text);
+        self.extract_in(text, &sentences(text), mentions)
+    }
+
+    /// [`RelationExtractor::extract`] with the sentences of `text` already split (by
+    /// [`sentences`]), for callers that need them too.
+    ///
+    /// # Errors
+    /// Fails only when a sentence is longer than `u32::MAX` bytes.
+    ///
+    /// # Panics
+    /// Panics when a mention's offsets are not char boundaries of `text`, or `spans` are not
+    /// the sentences of `text`.
+    pub fn extract_in<'e>(
+        &self,
+        text: &str,
+        spans: &[std::ops::Range<usize>],
+        mentions: &'e [Mention<'_>],
+    ) -> Result<Vec<Relation<'e>>> {
         let mut order: Vec<(usize, usize, usize)> = mentions
             .iter()
             .enumerate()
-            .map(|(i, m)| (sentence_index(&spans, m.start), m.start, i))
+            .map(|(i, m)| (sentence_index(spans, m.start), m.start, i))
             .collect();
         order.sort_unstable();
         let mut out = Vec::new();

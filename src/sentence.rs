@@ -60,6 +60,72 @@ fn dot_is_inside(text: &str, i: usize) -> bool {
 
 /// The sentences of `text`, as byte ranges into it (see the module docs for the rules).
 pub fn sentences(text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        if start.is_none() {
+            // The next sentence starts at the next character that is no white space (line
+            // breaks are white space).
+            match text[i..].char_indices().find(|&(_, c)| !c.is_whitespace()) {
+                Some((j, _)) => {
+                    i += j;
+                    start = Some(i);
+                }
+                None => break,
+            }
+        }
+        // Only a few bytes can start a line break or an end mark: \n \r . ! ? and the lead
+        // bytes of U+0085, U+061F (؟), U+2026 (…), U+2028 and U+2029. Arabic letters share ؟'s
+        // lead byte, so the byte after it is checked before anything is decoded.
+        let b = bytes[i];
+        let special = match b {
+            b'\n' | b'\r' | b'.' | b'!' | b'?' => true,
+            0xC2 => bytes.get(i + 1) == Some(&0x85),
+            0xD8 => bytes.get(i + 1) == Some(&0x9F),
+            0xE2 => bytes.get(i + 1) == Some(&0x80),
+            _ => false,
+        };
+        if !special {
+            i += 1;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else { break };
+        if is_line_break(c) {
+            if let Some(s) = start.take() {
+                push_trimmed(text, s..i, &mut out);
+            }
+            i += c.len_utf8();
+            continue;
+        }
+        let ends = is_end_mark(c) && !(c == '.' && dot_is_inside(text, i));
+        if !ends {
+            i += c.len_utf8();
+            continue;
+        }
+        let mut end = i + c.len_utf8();
+        for d in text[end..].chars() {
+            if is_end_mark(d) || is_closer(d) {
+                end += d.len_utf8();
+            } else {
+                break;
+            }
+        }
+        if let Some(s) = start.take() {
+            push_trimmed(text, s..end, &mut out);
+        }
+        i = end;
+    }
+    if let Some(s) = start {
+        push_trimmed(text, s..text.len(), &mut out);
+    }
+    out
+}
+
+/// The plain char-by-char version of [`sentences`], which the property test compares it with.
+#[cfg(test)]
+fn sentences_reference(text: &str) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     let mut chars = text.char_indices().peekable();
@@ -121,6 +187,18 @@ mod tests {
 
     fn split(text: &str) -> Vec<&str> {
         sentences(text).into_iter().map(|r| &text[r]).collect()
+    }
+
+    proptest::proptest! {
+        /// The byte-scanning version finds exactly the sentences of the char-by-char one.
+        #[test]
+        fn fast_split_equals_the_reference(
+            text in proptest::string::string_regex(
+                "[ \t\n\r\u{85}\u{2028}\u{2029}\u{A0}.!?؟…،\"'»”’›)\\]}«(a-z0-9مالياة دU]{0,60}"
+            ).unwrap()
+        ) {
+            proptest::prop_assert_eq!(sentences(&text), sentences_reference(&text));
+        }
     }
 
     #[test]

@@ -181,3 +181,24 @@ proptest! {
         check(&text, &on, &off)?;
     }
 }
+
+#[test]
+fn many_surnames_in_one_text_link_to_their_full_names() {
+    // More guessed names than the substring search takes (16): the word-start pass links them.
+    let letters = ["ز", "ظ", "ث", "ذ", "ض", "غ", "ش", "ص"];
+    let surnames: Vec<String> =
+        (0..24).map(|i| format!("{}و{}ان", letters[i % 8], letters[(i / 8 + 3) % 8])).collect();
+    let mut text = String::new();
+    for s in &surnames {
+        text.push_str(&format!("التقى جاك {s} بالوزير. "));
+    }
+    for s in &surnames {
+        text.push_str(&format!("وقال {s} إن. "));
+    }
+    let found = guessed(&text);
+    for s in &surnames {
+        let id = format!("guess:جاك_{s}");
+        let lone: Vec<_> = found.iter().filter(|(t, i)| t == s && *i == id).collect();
+        assert_eq!(lone.len(), 1, "help: lone {s} in {found:?}");
+    }
+}
