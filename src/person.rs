@@ -19,10 +19,10 @@
 //! is `guess:` and the folded name with `_` for spaces, so every spelling that folds alike
 //! links to one id.
 
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::OnceLock;
 
-use crate::chars::{is_word_char, is_word_end, is_word_start, CLITIC_RUNS};
+use crate::chars::{is_word_char, CLITIC_RUNS};
 use crate::error::{Error, Result};
 use crate::matcher::{CUE_GIVEN, CUE_TITLE};
 use crate::normalize::{fold, NormalizeOptions};
@@ -42,10 +42,6 @@ const CONNECTORS: &[&str] = &[
 /// Second halves of compound given names (عبد الله, نور الدين): never a surname on their own.
 const SECOND_HALVES: &[&str] =
     &["الله", "الدين", "الرحمن", "الرحيم", "العزيز", "الكريم", "الحق", "الاسلام"];
-
-/// Up to this many surnames per text are looked up by substring search, one pass each; more by
-/// one pass over the word starts.
-const FEW_SURNAMES: usize = 16;
 
 /// At most this many words follow the cue in one guessed name.
 const MAX_WORDS: usize = 4;
@@ -296,8 +292,9 @@ impl PersonRules {
     /// Lone surnames of the guessed names later in the text: شيراك after جاك شيراك, also with
     /// a proclitic (ولشيراك), linked to the full name's key.
     fn surnames(&self, folded: &str, word_starts: &[u32], taken: &[Taken], out: &mut Vec<Guess>) {
-        // (surname, key, where the full name ends)
+        // (surname, key, where the full name ends), the first full name for each surname
         let mut known: Vec<(String, String, usize)> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::default();
         for g in out.iter() {
             let name = &folded[g.start..g.end];
             let mut words = name.split(' ');
@@ -310,7 +307,7 @@ impl PersonRules {
                 || SECOND_HALVES.contains(&last)
                 || self.given.contains(last)
                 || common_words().contains(last)
-                || known.iter().any(|(s, _, _)| s == last)
+                || !seen.insert(last)
             {
                 continue;
             }
@@ -325,57 +322,38 @@ impl PersonRules {
                 found.push(Guess { token: ws, start: at, end: we, clitic, key: key.clone() });
             }
         };
-        if known.len() <= FEW_SURNAMES {
-            // A few surnames (news documents): one substring search each, after the full name.
-            for (surname, key, after) in &known {
-                for (i, _) in folded[*after..].match_indices(surname.as_str()) {
-                    let (at, we) = (after + i, after + i + surname.len());
-                    if !is_word_end(folded, we) {
-                        continue;
-                    }
-                    if is_word_start(folded, at) {
-                        take(at, at, we, "", key);
-                    } else if let Some((run, token)) = crate::chars::clitic_before(folded, at) {
-                        take(token, at, we, run, key);
-                    }
+        // One pass over the word starts after the first full name, with the first two letters
+        // of each surname as a cheap filter, then one hash lookup.
+        let head = |s: &[u8]| s.get(..4).map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
+        let heads: HashSet<u32> = known.iter().filter_map(|(s, _, _)| head(s.as_bytes())).collect();
+        let by_surname: HashMap<&str, (&String, usize)> =
+            known.iter().map(|(s, key, end)| (s.as_str(), (key, *end))).collect();
+        let first_end = known.iter().map(|k| k.2).min().unwrap_or(0);
+        let bytes = folded.as_bytes();
+        let from = word_starts.partition_point(|&w| (w as usize) < first_end);
+        for &ws in &word_starts[from..] {
+            let ws = ws as usize;
+            for skip in [0usize, 2, 4] {
+                let at = ws + skip;
+                let Some(h) = bytes.get(at..).and_then(head) else { break };
+                if !heads.contains(&h) {
+                    continue;
                 }
-            }
-            found.sort_by_key(|g| g.token);
-            // Two surnames never match one word alike, but keep the guesses disjoint anyway.
-            found.dedup_by(|next, prev| next.token < prev.end);
-        } else {
-            // Many: one pass over the word starts, with the first two letters of each surname as
-            // a cheap filter.
-            let head = |s: &[u8]| s.get(..4).map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
-            let heads: Vec<u32> = known.iter().filter_map(|(s, _, _)| head(s.as_bytes())).collect();
-            let first_end = known.iter().map(|k| k.2).min().unwrap_or(0);
-            let bytes = folded.as_bytes();
-            let from = word_starts.partition_point(|&w| (w as usize) < first_end);
-            for &ws in &word_starts[from..] {
-                let ws = ws as usize;
-                for skip in [0usize, 2, 4] {
-                    let at = ws + skip;
-                    let Some(h) = bytes.get(at..).and_then(head) else { break };
-                    if !heads.contains(&h) {
-                        continue;
+                let clitic = if skip == 0 {
+                    ""
+                } else {
+                    match crate::chars::clitic_before(folded, at) {
+                        Some((run, token)) if token == ws => run,
+                        _ => continue,
                     }
-                    let clitic = if skip == 0 {
-                        ""
-                    } else {
-                        match crate::chars::clitic_before(folded, at) {
-                            Some((run, token)) if token == ws => run,
-                            _ => continue,
-                        }
-                    };
-                    let we = word_end(folded, at);
-                    let word = &folded[at..we];
-                    let Some((_, key, _)) = known.iter().find(|(s, _, e)| s == word && *e <= ws)
-                    else {
-                        continue;
-                    };
-                    take(ws, at, we, clitic, key);
-                    break;
-                }
+                };
+                let we = word_end(folded, at);
+                let Some(&(key, _)) = by_surname.get(&folded[at..we]).filter(|(_, end)| *end <= ws)
+                else {
+                    continue;
+                };
+                take(ws, at, we, clitic, key);
+                break;
             }
         }
         if !found.is_empty() {

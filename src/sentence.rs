@@ -58,50 +58,74 @@ fn dot_is_inside(text: &str, i: usize) -> bool {
     }
 }
 
+/// The start of every character of `bytes` that may end a sentence, in order: the ASCII line
+/// breaks and end marks, the characters led by C2 (U+0085) and E2 (U+2026, U+2028, U+2029), and
+/// the character ended by 0x9F (؟ is D8 9F; D8 also starts most Arabic letters, 0x9F is rare).
+/// Three SIMD `memchr` searches merged, so ordinary text costs a fraction of a cycle per byte;
+/// the caller checks each candidate.
+struct Candidates<'a> {
+    bytes: &'a [u8],
+    streams: [std::iter::Peekable<memchr::Memchr3<'a>>; 3],
+}
+
+impl<'a> Candidates<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let streams = [
+            memchr::memchr3_iter(b'\n', b'.', b'?', bytes).peekable(),
+            memchr::memchr3_iter(b'\r', b'!', 0x9F, bytes).peekable(),
+            memchr::memchr3_iter(0xC2, 0xE2, 0xC2, bytes).peekable(),
+        ];
+        Candidates { bytes, streams }
+    }
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let (k, _) = self
+            .streams
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(k, s)| s.peek().map(|&i| (k, i)))
+            .min_by_key(|&(_, i)| i)?;
+        let i = self.streams[k].next()?;
+        // A continuation byte: report the start of its character (؟ is two bytes).
+        Some(if self.bytes[i] == 0x9F { i.saturating_sub(1) } else { i })
+    }
+}
+
+/// The first character at or after `from` that is no white space.
+fn first_non_space(text: &str, from: usize) -> Option<usize> {
+    text[from..].char_indices().find(|&(_, c)| !c.is_whitespace()).map(|(i, _)| from + i)
+}
+
 /// The sentences of `text`, as byte ranges into it (see the module docs for the rules).
 pub fn sentences(text: &str) -> Vec<Range<usize>> {
-    let bytes = text.as_bytes();
     let mut out = Vec::new();
+    // The start of the current sentence, once a character that is no white space is seen;
+    // before that, where to look for it.
     let mut start: Option<usize> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        if start.is_none() {
-            // The next sentence starts at the next character that is no white space (line
-            // breaks are white space).
-            match text[i..].char_indices().find(|&(_, c)| !c.is_whitespace()) {
-                Some((j, _)) => {
-                    i += j;
-                    start = Some(i);
-                }
-                None => break,
-            }
-        }
-        // Only a few bytes can start a line break or an end mark: \n \r . ! ? and the lead
-        // bytes of U+0085, U+061F (؟), U+2026 (…), U+2028 and U+2029. Arabic letters share ؟'s
-        // lead byte, so the byte after it is checked before anything is decoded.
-        let b = bytes[i];
-        let special = match b {
-            b'\n' | b'\r' | b'.' | b'!' | b'?' => true,
-            0xC2 => bytes.get(i + 1) == Some(&0x85),
-            0xD8 => bytes.get(i + 1) == Some(&0x9F),
-            0xE2 => bytes.get(i + 1) == Some(&0x80),
-            _ => false,
-        };
-        if !special {
-            i += 1;
-            continue;
+    let mut from = 0;
+    for i in Candidates::new(text.as_bytes()) {
+        if i < from || !text.is_char_boundary(i) {
+            continue; // taken by the last sentence's end marks and closers; or inside a char
         }
         let Some(c) = text[i..].chars().next() else { break };
+        if !is_line_break(c) && !is_end_mark(c) {
+            continue; // another character with a flagged byte (NBSP, a dash, ٟ...)
+        }
+        if start.is_none() {
+            start = first_non_space(text, from).filter(|&s| s <= i);
+        }
         if is_line_break(c) {
             if let Some(s) = start.take() {
                 push_trimmed(text, s..i, &mut out);
             }
-            i += c.len_utf8();
+            from = i + c.len_utf8();
             continue;
         }
-        let ends = is_end_mark(c) && !(c == '.' && dot_is_inside(text, i));
-        if !ends {
-            i += c.len_utf8();
+        if c == '.' && dot_is_inside(text, i) {
             continue;
         }
         let mut end = i + c.len_utf8();
@@ -115,7 +139,10 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
         if let Some(s) = start.take() {
             push_trimmed(text, s..end, &mut out);
         }
-        i = end;
+        from = end;
+    }
+    if start.is_none() && from < text.len() {
+        start = first_non_space(text, from);
     }
     if let Some(s) = start {
         push_trimmed(text, s..text.len(), &mut out);
@@ -194,7 +221,7 @@ mod tests {
         #[test]
         fn fast_split_equals_the_reference(
             text in proptest::string::string_regex(
-                "[ \t\n\r\u{85}\u{2028}\u{2029}\u{A0}.!?؟…،\"'»”’›)\\]}«(a-z0-9مالياة دU]{0,60}"
+                "[ \t\n\r\u{85}\u{2028}\u{2029}\u{A0}.!?؟…،\"'»”’›)\\]}«(a-z0-9مالياة دU😀‟ٟ\u{A0}—]{0,60}"
             ).unwrap()
         ) {
             proptest::prop_assert_eq!(sentences(&text), sentences_reference(&text));
