@@ -775,3 +775,32 @@ proptest! {
         }
     }
 }
+
+/// Many guessed person names in one long document (a dump concatenated into one record): each
+/// full name adds a surname to look up later, so a lookup per surname per word would be
+/// quadratic. Four times the text must take about four times as long.
+#[test]
+fn many_guessed_names_in_one_document_take_linear_time() {
+    let letters: Vec<char> = "بتثجحخدذرزسشصضطظعغفقكلمنهوي".chars().collect();
+    let text_of = |n: usize| {
+        let mut text = String::new();
+        for i in 0..n {
+            let a = letters[i % letters.len()];
+            let b = letters[(i / letters.len()) % letters.len()];
+            let c = letters[(i / (letters.len() * letters.len())) % letters.len()];
+            text.push_str(&format!("التقى جاك {a}{b}{c}وفيان بالوزير. وقال {a}{b}{c}وفيان إن. "));
+        }
+        text
+    };
+    let (small, large) = (text_of(5_000), text_of(20_000));
+    let guessed =
+        extractor().extract(&large).unwrap().iter().filter(|m| m.entity.is_guessed()).count();
+    assert!(guessed >= 2 * 20_000 * 9 / 10, "{guessed} guessed mentions");
+    let (t_small, t_large) = (best_time(&small, 5), best_time(&large, 5));
+    eprintln!("5000 names: {t_small:.3} s, 20000 names: {t_large:.3} s");
+    assert!(
+        t_large < 8.0 * t_small.max(0.01),
+        "4x the text took {:.1}x the time ({t_small:.3} s -> {t_large:.3} s): quadratic",
+        t_large / t_small
+    );
+}
