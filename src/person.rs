@@ -322,10 +322,28 @@ impl PersonRules {
                 found.push(Guess { token: ws, start: at, end: we, clitic, key: key.clone() });
             }
         };
-        // One pass over the word starts after the first full name, with the first two letters
-        // of each surname as a cheap filter, then one hash lookup.
-        let head = |s: &[u8]| s.get(..4).map(|h| u32::from_le_bytes([h[0], h[1], h[2], h[3]]));
-        let heads: HashSet<u32> = known.iter().filter_map(|(s, _, _)| head(s.as_bytes())).collect();
+        // One pass over the word starts after the first full name, with a bit filter on the
+        // first bytes of each surname (eight: four letters, as most surnames start with ال;
+        // six for the three-letter ones), then one hash lookup.
+        let head = |s: &[u8], n: usize| {
+            let mut h = [0u8; 8];
+            h[..n].copy_from_slice(s.get(..n)?);
+            Some(u64::from_le_bytes(h))
+        };
+        let bit = |h: u64| (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize;
+        let (mut long, mut short) = (vec![0u64; 1024], vec![0u64; 1024]);
+        for (surname, _, _) in &known {
+            let (filter, n) = if surname.len() >= 8 { (&mut long, 8) } else { (&mut short, 6) };
+            if let Some(h) = head(surname.as_bytes(), n) {
+                filter[bit(h) / 64] |= 1 << (bit(h) % 64);
+            }
+        }
+        let any_short = short.iter().any(|&w| w != 0);
+        let test = |filter: &[u64], h: u64| filter[bit(h) / 64] & (1 << (bit(h) % 64)) != 0;
+        let maybe = |at: &[u8]| {
+            head(at, 8).is_some_and(|h| test(&long, h))
+                || (any_short && head(at, 6).is_some_and(|h| test(&short, h)))
+        };
         let by_surname: HashMap<&str, (&String, usize)> =
             known.iter().map(|(s, key, end)| (s.as_str(), (key, *end))).collect();
         let first_end = known.iter().map(|k| k.2).min().unwrap_or(0);
@@ -333,10 +351,16 @@ impl PersonRules {
         let from = word_starts.partition_point(|&w| (w as usize) < first_end);
         for &ws in &word_starts[from..] {
             let ws = ws as usize;
-            for skip in [0usize, 2, 4] {
+            // After a proclitic only when the word starts with one of و ف ب ل ك.
+            let clitic_letter = matches!(
+                bytes.get(ws..ws + 2),
+                Some([0xD9, 0x88 | 0x81 | 0x84 | 0x83] | [0xD8, 0xA8])
+            );
+            let skips: &[usize] = if clitic_letter { &[0, 2, 4] } else { &[0] };
+            for &skip in skips {
                 let at = ws + skip;
-                let Some(h) = bytes.get(at..).and_then(head) else { break };
-                if !heads.contains(&h) {
+                let Some(rest) = bytes.get(at..) else { break };
+                if !maybe(rest) {
                     continue;
                 }
                 let clitic = if skip == 0 {
