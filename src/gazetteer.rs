@@ -17,11 +17,13 @@
 //! assert_eq!(wagner.names().count(), 3);
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -248,11 +250,14 @@ include!(concat!(env!("OUT_DIR"), "/default_gazetteer.rs"));
 #[derive(Clone, Debug, Default)]
 pub struct Gazetteer {
     entities: Vec<Entity>,
-    by_id: HashMap<String, usize>,
+    by_id: FxHashMap<String, usize>,
 }
 
 const COLUMNS: [&str; 8] =
     ["id", "type", "name_ar", "name_en", "aliases", "qid", "flags", "parent"];
+
+/// Files with at least this many rows are parsed in parallel.
+const PARALLEL_ROWS: usize = 256;
 
 impl Gazetteer {
     /// An empty gazetteer.
@@ -266,8 +271,10 @@ impl Gazetteer {
     /// # Errors
     /// Fails only if the shipped data is broken, which the test suite rules out.
     pub fn embedded() -> Result<Gazetteer> {
-        let mut gazetteer = Gazetteer::embedded_base()?;
-        gazetteer.apply_variants(&VariantRules::embedded()?);
+        // Independent work: parse the entity files while the rules load.
+        let (gazetteer, rules) = rayon::join(Gazetteer::embedded_base, VariantRules::embedded);
+        let mut gazetteer = gazetteer?;
+        gazetteer.apply_variants(&rules?);
         Ok(gazetteer)
     }
 
@@ -292,43 +299,76 @@ impl Gazetteer {
     /// Returns the number of names added.
     pub fn apply_variants(&mut self, rules: &VariantRules) -> usize {
         let options = NormalizeOptions::default();
-        let mut known: HashSet<String> = self
+        // Every name folded once, entities in parallel.
+        let folded: Vec<Vec<String>> = self
             .entities
-            .iter()
-            .flat_map(|e| e.names.iter().map(|n| fold(&n.text, &options)))
+            .par_iter()
+            .map(|e| e.names.iter().map(|n| fold(&n.text, &options)).collect())
             .collect();
-        let mut word_entities: HashMap<String, usize> = HashMap::new();
-        for e in &self.entities {
-            let words: HashSet<String> = e
-                .names
-                .iter()
-                .filter(|n| !n.generated)
-                .flat_map(|n| {
-                    fold(&n.text, &options).split_whitespace().map(String::from).collect::<Vec<_>>()
-                })
-                .collect();
-            for w in words {
-                *word_entities.entry(w).or_default() += 1;
-            }
-        }
+        let entities = &self.entities;
+        let total: usize = folded.iter().map(Vec::len).sum();
+        // Two independent passes over the folded names, side by side: for each word of the
+        // original names, the number of entities that use it; and every name already known.
+        let (word_entities, mut known) = rayon::join(
+            || {
+                let mut word_entities: FxHashMap<&str, usize> = FxHashMap::default();
+                word_entities.reserve(total);
+                let mut words: Vec<&str> = Vec::new();
+                for (e, names) in entities.iter().zip(&folded) {
+                    words.clear();
+                    for (name, folded) in e.names.iter().zip(names) {
+                        if !name.generated {
+                            for w in folded.split_whitespace() {
+                                // An entity has a few words: a linear search beats hashing.
+                                if !words.contains(&w) {
+                                    words.push(w);
+                                }
+                            }
+                        }
+                    }
+                    for &w in &words {
+                        *word_entities.entry(w).or_default() += 1;
+                    }
+                }
+                word_entities
+            },
+            || {
+                let mut known: FxHashSet<&str> = FxHashSet::default();
+                known.reserve(total);
+                known.extend(folded.iter().flatten().map(String::as_str));
+                known
+            },
+        );
         let frozen = |word: &str| word_entities.get(word).is_some_and(|&n| n >= 3);
+        // The variants of each name of the foreign entities, made in parallel (they depend only
+        // on the name, the rules and the frozen words)...
+        let variants: Vec<Vec<(Vec<String>, bool)>> = self
+            .entities
+            .par_iter()
+            .zip(folded.par_iter())
+            .map(|(entity, names)| {
+                if !entity.foreign {
+                    return Vec::new();
+                }
+                entity
+                    .names
+                    .iter()
+                    .zip(names)
+                    .filter(|(n, _)| !n.generated)
+                    .map(|(n, folded)| (rules.generate_except(folded.trim(), &frozen), n.risky))
+                    .collect()
+            })
+            .collect();
+        // ...then added in entity and name order, skipping the ones already known.
         let mut added = 0;
-        for entity in &mut self.entities {
-            if !entity.foreign {
-                continue;
-            }
-            let bases: Vec<(String, bool)> = entity
-                .names
-                .iter()
-                .filter(|n| !n.generated)
-                .map(|n| (fold(&n.text, &options).trim().to_string(), n.risky))
-                .collect();
-            for (base, risky) in bases {
-                for variant in rules.generate_except(&base, &frozen) {
-                    if known.insert(variant.clone()) {
+        for (entity, bases) in self.entities.iter_mut().zip(&variants) {
+            entity.names.reserve(bases.iter().map(|(generated, _)| generated.len()).sum());
+            for (generated, risky) in bases {
+                for variant in generated {
+                    if known.insert(variant) {
                         entity.names.push(Name {
-                            text: variant,
-                            risky,
+                            text: variant.clone(),
+                            risky: *risky,
                             canonical: false,
                             generated: true,
                         });
@@ -396,11 +436,20 @@ impl Gazetteer {
             }
         };
         let columns = parse_header(file, header.0, header.1)?;
-        for (line, text) in lines {
-            if text.trim().is_empty() || text.starts_with('#') {
-                continue;
-            }
-            let entity = parse_row(file, line, text, &columns)?;
+        let rows: Vec<(usize, &str)> =
+            lines.filter(|(_, text)| !(text.trim().is_empty() || text.starts_with('#'))).collect();
+        // Rows parse independently: in parallel when there are many, kept in file order. The
+        // first error in file order wins, as when parsing one row after the other.
+        let parse = |&(line, text): &(usize, &str)| parse_row(file, line, text, &columns);
+        let parsed: Vec<Result<Entity>> = if rows.len() >= PARALLEL_ROWS {
+            rows.par_iter().with_min_len(PARALLEL_ROWS / 2).map(parse).collect()
+        } else {
+            rows.iter().map(parse).collect()
+        };
+        self.entities.reserve(parsed.len());
+        self.by_id.reserve(parsed.len());
+        for (entity, &(line, _)) in parsed.into_iter().zip(&rows) {
+            let entity = entity?;
             if let Some(&other) = self.by_id.get(&entity.id) {
                 return Err(Error::gazetteer(
                     file,
@@ -538,8 +587,24 @@ fn parse_header(file: &str, line: usize, text: &str) -> Result<Columns> {
 }
 
 fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<Entity> {
-    let fields: Vec<&str> = text.split('\t').collect();
-    if fields.len() != columns.count {
+    // The fields, split at tabs (a header names at most the 8 known columns), and their count.
+    let mut fields = [""; COLUMNS.len()];
+    let mut count = 0;
+    let mut start = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if b == b'\t' {
+            if let Some(field) = fields.get_mut(count) {
+                *field = &text[start..i];
+            }
+            count += 1;
+            start = i + 1;
+        }
+    }
+    if let Some(field) = fields.get_mut(count) {
+        *field = &text[start..];
+    }
+    count += 1;
+    if count != columns.count {
         return Err(Error::gazetteer(
             file,
             line,
@@ -547,7 +612,7 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
                 "expected {} tab-separated fields ({}), found {}",
                 columns.count,
                 columns.names.join(", "),
-                fields.len()
+                count
             ),
         ));
     }

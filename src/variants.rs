@@ -16,7 +16,8 @@
 //! assert!(variants.len() <= rules.cap());
 //! ```
 
-use std::collections::HashSet;
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 
 use crate::error::{Error, Result};
 use crate::normalize::{fold, NormalizeOptions};
@@ -42,6 +43,8 @@ struct Rule {
     position: Position,
     /// The shortest word, in letters, the rule applies to.
     min_word: usize,
+    /// [`byte_mask`] of `from`: a name whose mask lacks one of its bits cannot contain `from`.
+    mask: u64,
 }
 
 /// A set of spelling-variant rules, and the ordinary words no variant may become.
@@ -49,12 +52,14 @@ struct Rule {
 pub struct VariantRules {
     rules: Vec<Rule>,
     cap: usize,
-    common: HashSet<String>,
+    common: FxHashSet<String>,
 }
 
 const DEFAULT_RULES: &str = include_str!("../gazetteers/rules/variants.tsv");
 const COMMON_WORDS: &str = include_str!("../gazetteers/rules/common_words.txt");
 const COMMON_WORDS_EXTRA: &str = include_str!("../gazetteers/rules/common_words_extra.txt");
+/// Common words folded per parallel task.
+const COMMON_WORDS_CHUNK: usize = 2048;
 
 impl VariantRules {
     /// The rules shipped in `gazetteers/rules/variants.tsv`, with a cap of 6 variants per name.
@@ -69,12 +74,20 @@ impl VariantRules {
 
     /// Adds ordinary words (one per line, `#` lines skipped) that no variant may become.
     pub fn add_common_words(&mut self, words: &str) -> &mut Self {
+        let lines: Vec<&str> = words
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect();
+        // Folding is the cost (the shipped list has some 23,000 words): fold in parallel chunks,
+        // then insert (a set: the insertion order does not matter).
         let options = NormalizeOptions::default();
-        for line in words.lines().map(str::trim) {
-            if !line.is_empty() && !line.starts_with('#') {
-                self.common.insert(fold(line, &options));
-            }
-        }
+        let folded: Vec<Vec<String>> = lines
+            .par_chunks(COMMON_WORDS_CHUNK)
+            .map(|chunk| chunk.iter().map(|line| fold(line, &options)).collect())
+            .collect();
+        self.common.reserve(lines.len());
+        self.common.extend(folded.into_iter().flatten());
         self
     }
 
@@ -147,12 +160,13 @@ impl VariantRules {
                     ))
                 }
             };
-            rules.push(Rule { id: fields[0].to_string(), from, to, position, min_word });
+            let mask = byte_mask(&from);
+            rules.push(Rule { id: fields[0].to_string(), from, to, position, min_word, mask });
         }
         if !header_seen {
             return Err(Error::gazetteer(file, 0, "empty file: expected a header row"));
         }
-        Ok(VariantRules { rules, cap: 6, common: HashSet::new() })
+        Ok(VariantRules { rules, cap: 6, common: FxHashSet::default() })
     }
 
     /// The most variants made for one name.
@@ -184,35 +198,46 @@ impl VariantRules {
         if letters < MIN_LETTERS || self.cap == 0 {
             return Vec::new();
         }
+        let cap = self.cap;
         let mut out: Vec<String> = Vec::new();
-        let push = |v: String, out: &mut Vec<String>| {
-            let ok = v != folded
-                && !self.common.contains(&v)
-                && !out.contains(&v)
-                && v.chars().filter(|c| !c.is_whitespace()).count() >= MIN_LETTERS - 1;
-            if ok && out.len() < self.cap {
-                out.push(v);
+        // Candidates are built in one reused buffer and copied only when kept. Once `out` is full
+        // nothing more can be kept, so the search stops there.
+        let accept = |v: &str, out: &mut Vec<String>| {
+            let ok = out.len() < cap
+                && v != folded
+                && !out.iter().any(|o| o == v)
+                && v.chars().filter(|c| !c.is_whitespace()).count() >= MIN_LETTERS - 1
+                && !self.common.contains(v);
+            if ok {
+                out.push(v.to_owned());
             }
         };
+        let mut buf = String::with_capacity(folded.len() + 8);
         // One substitution per variant, rule by rule.
         let mut first: Vec<(usize, String)> = Vec::new();
+        let mask = byte_mask(folded);
         for (r, rule) in self.rules.iter().enumerate() {
-            for v in substitutions(folded, rule, frozen) {
-                first.push((r, v.clone()));
-                push(v, &mut out);
+            if rule.mask & !mask != 0 {
+                continue;
+            }
+            each_substitution(folded, rule, frozen, &mut buf, |v| {
+                first.push((r, v.to_owned()));
+                accept(v, &mut out);
+            });
+            if out.len() >= cap {
+                return out;
             }
         }
         // Then two substitutions from different rules.
         for (r, v) in &first {
-            if out.len() >= self.cap {
-                break;
-            }
-            for (s, rule) in self.rules.iter().enumerate() {
-                if s <= *r {
+            let mask = byte_mask(v);
+            for rule in &self.rules[r + 1..] {
+                if rule.mask & !mask != 0 {
                     continue;
                 }
-                for w in substitutions(v, rule, frozen) {
-                    push(w, &mut out);
+                each_substitution(v, rule, frozen, &mut buf, |w| accept(w, &mut out));
+                if out.len() >= cap {
+                    return out;
                 }
             }
         }
@@ -220,35 +245,83 @@ impl VariantRules {
     }
 }
 
-/// Every string made by applying `rule` once to `name`, at each place it may apply outside
-/// frozen words.
-fn substitutions(name: &str, rule: &Rule, frozen: &dyn Fn(&str) -> bool) -> Vec<String> {
-    let mut out = Vec::new();
-    for (at, _) in name.match_indices(rule.from.as_str()) {
-        let end = at + rule.from.len();
-        let word_start = name[..at].rfind(char::is_whitespace).map_or(0, |i| i + 1);
-        let word_end = name[end..].find(char::is_whitespace).map_or(name.len(), |i| end + i);
-        let word = &name[word_start..word_end];
-        // The article does not count towards a word's length: السويد is a five-letter word.
-        let letters = word.strip_prefix("ال").unwrap_or(word).chars().count();
-        if frozen(word) || letters < rule.min_word {
-            continue;
+/// Calls `emit` with every string made by applying `rule` once to `name`, at each place it may
+/// apply outside frozen words (the places of `str::match_indices`: leftmost, non-overlapping),
+/// each built in `buf`.
+fn each_substitution(
+    name: &str,
+    rule: &Rule,
+    frozen: &dyn Fn(&str) -> bool,
+    buf: &mut String,
+    mut emit: impl FnMut(&str),
+) {
+    let pattern = rule.from.as_bytes();
+    let Some(&lead) = pattern.first() else {
+        // `from_tsv` never makes an empty `from`.
+        for (at, _) in name.match_indices("") {
+            substitute_at(name, at, rule, frozen, buf, &mut emit);
         }
-        let word_before = name[..at].chars().next_back().is_some_and(|c| !c.is_whitespace());
-        let word_after = name[end..].chars().next().is_some_and(|c| !c.is_whitespace());
-        let fits = match rule.position {
-            Position::Any => true,
-            Position::Initial => !word_before,
-            Position::Final => !word_after,
-            Position::Medial => word_before && word_after,
-        };
-        if fits {
-            for to in &rule.to {
-                out.push(format!("{}{}{}", &name[..at], to, &name[end..]));
-            }
+        return;
+    };
+    // A UTF-8 pattern can only match at a char boundary, so a byte scan finds the same places
+    // as `match_indices` without setting up a searcher for each short name.
+    let bytes = name.as_bytes();
+    // The last byte of an Arabic letter tells it apart; the first is shared by a block.
+    let last = pattern[pattern.len() - 1];
+    let mut at = 0;
+    while at + pattern.len() <= bytes.len() {
+        if bytes[at + pattern.len() - 1] == last
+            && bytes[at] == lead
+            && bytes[at..at + pattern.len()] == *pattern
+        {
+            substitute_at(name, at, rule, frozen, buf, &mut emit);
+            at += pattern.len();
+        } else {
+            at += 1;
         }
     }
-    out
+}
+
+/// A set of the bytes of `s`, modulo 64: a quick test that `s` cannot contain a string.
+fn byte_mask(s: &str) -> u64 {
+    s.bytes().fold(0, |mask, b| mask | 1 << (b & 63))
+}
+
+/// The substitutions of `rule` at byte `at` of `name`, if the rule may apply there.
+fn substitute_at(
+    name: &str,
+    at: usize,
+    rule: &Rule,
+    frozen: &dyn Fn(&str) -> bool,
+    buf: &mut String,
+    emit: &mut impl FnMut(&str),
+) {
+    let end = at + rule.from.len();
+    let word_start = name[..at].rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let word_end = name[end..].find(char::is_whitespace).map_or(name.len(), |i| end + i);
+    let word = &name[word_start..word_end];
+    // The article does not count towards a word's length: السويد is a five-letter word.
+    let letters = word.strip_prefix("ال").unwrap_or(word).chars().count();
+    if frozen(word) || letters < rule.min_word {
+        return;
+    }
+    let word_before = name[..at].chars().next_back().is_some_and(|c| !c.is_whitespace());
+    let word_after = name[end..].chars().next().is_some_and(|c| !c.is_whitespace());
+    let fits = match rule.position {
+        Position::Any => true,
+        Position::Initial => !word_before,
+        Position::Final => !word_after,
+        Position::Medial => word_before && word_after,
+    };
+    if fits {
+        for to in &rule.to {
+            buf.clear();
+            buf.push_str(&name[..at]);
+            buf.push_str(to);
+            buf.push_str(&name[end..]);
+            emit(buf);
+        }
+    }
 }
 
 #[cfg(test)]
