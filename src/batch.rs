@@ -732,7 +732,7 @@ fn render(
         }
         Body::Document { id, bytes } => {
             let id = Value::String(id.clone());
-            match std::str::from_utf8(bytes) {
+            match utf8(bytes) {
                 Ok(text) => tag_one(extractor, options, &id, text)
                     .unwrap_or_else(|e| fail(Some(&id), e, bytes.len())),
                 Err(e) => fail(Some(&id), format!("invalid UTF-8: {e}"), bytes.len()),
@@ -740,7 +740,7 @@ fn render(
         }
         Body::Line(bytes) => {
             let n = bytes.len();
-            let text = match std::str::from_utf8(bytes) {
+            let text = match utf8(bytes) {
                 Ok(text) => text,
                 Err(e) => return fail(None, format!("invalid UTF-8: {e}"), n),
             };
@@ -837,4 +837,10 @@ pub fn id_string(id: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// `bytes` as UTF-8: validated with SIMD (several times faster than the standard library on
+/// Arabic text), and on failure again by the standard library for its exact error.
+fn utf8(bytes: &[u8]) -> std::result::Result<&str, std::str::Utf8Error> {
+    simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes))
 }
