@@ -163,7 +163,7 @@ fn digit(value: u32) -> char {
 
 /// What [`run_reference`] does with one character: [`fold_char`] cached for ASCII and the Arabic
 /// block (U+0600..U+06FF), so that most characters cost one table lookup. The fast entries of
-/// [`run`] are made from these.
+/// [`run`] are made the same way, for ASCII and every two-byte character.
 #[derive(Clone, Copy, Debug)]
 enum Act {
     /// Copy the source bytes as they are.
@@ -189,10 +189,17 @@ pub(crate) struct FoldTable {
     arabic: [Act; 256],
     /// [`run`]'s entries for ASCII, indexed by the byte (see [`fast_entry`]).
     fast_ascii: [u32; 128],
-    /// [`run`]'s entries for U+0600..U+06FF, indexed by the two UTF-8 bytes as a big-endian
-    /// `u16` minus 0xD800 (lead bytes 0xD8..0xDB); the slots of impossible second bytes stop.
-    fast_two: [u32; 1024],
+    /// [`run`]'s entries for every two-byte character (U+0080..U+07FF), indexed by the two
+    /// UTF-8 bytes as a big-endian `u16` minus [`TWO_BASE`] (lead bytes 0xC2..0xDF); the slots
+    /// of impossible second bytes stop.
+    fast_two: [u32; TWO_LEN],
 }
+
+/// The first two-byte UTF-8 sequence (lead byte 0xC2), as a big-endian `u16`: the index base of
+/// `FoldTable::fast_two`.
+const TWO_BASE: usize = 0xC200;
+/// The slots of `FoldTable::fast_two`: lead bytes 0xC2..0xDF, any second byte.
+const TWO_LEN: usize = 0xE000 - TWO_BASE;
 
 // The fast entries of FoldTable, for scan(): the fold of a cached character as one u32. A word
 // character that the fold keeps is 0 (the common case, one test); otherwise these flags, with
@@ -225,7 +232,7 @@ fn fast_entry(act: Act, source: &[u8]) -> u32 {
         Act::Slow => return STOP | EXIT,
     };
     if folded.len() > source.len() {
-        // Never for ASCII and the Arabic block, but scan() could not write it in place.
+        // Never for ASCII, but scan() could not write it in place.
         return STOP | EXIT;
     }
     let mut entry = 0;
@@ -270,11 +277,13 @@ impl FoldTable {
         for (b, slot) in fast_ascii.iter_mut().enumerate() {
             *slot = fast_entry(ascii[b], &[b as u8]);
         }
-        let mut fast_two = [STOP | EXIT; 1024];
-        for (i, &act) in arabic.iter().enumerate() {
-            // U+0600 + i is 0xD8 + i / 64 followed by 0x80 + i % 64.
-            let bytes = [0xD8 + (i >> 6) as u8, 0x80 | (i & 0x3F) as u8];
-            fast_two[(i >> 6) << 8 | 0x80 | (i & 0x3F)] = fast_entry(act, &bytes);
+        let mut fast_two = [STOP | EXIT; TWO_LEN];
+        for cp in 0x80..0x800u32 {
+            let Some(c) = char::from_u32(cp) else { continue };
+            let mut bytes = [0u8; 2];
+            c.encode_utf8(&mut bytes);
+            fast_two[(usize::from(bytes[0]) << 8 | usize::from(bytes[1])) - TWO_BASE] =
+                fast_entry(act(c), &bytes);
         }
         FoldTable { options: options.clone(), ascii, arabic, fast_ascii, fast_two }
     }
@@ -290,8 +299,8 @@ pub(crate) fn is_word_char(c: char) -> bool {
     let cp = c as u32;
     if cp < 0x80 {
         (c as u8).is_ascii_alphanumeric()
-    } else if (0x0600..0x0700).contains(&cp) {
-        arabic_word_table()[(cp - 0x0600) as usize]
+    } else if cp < 0x800 {
+        two_byte_word_table()[(cp - 0x80) as usize]
     } else {
         is_word_char_slow(c)
     }
@@ -301,13 +310,14 @@ fn is_word_char_slow(c: char) -> bool {
     c.is_alphanumeric() || is_removable_mark(c)
 }
 
-/// [`is_word_char_slow`] for the Arabic block, computed once.
-fn arabic_word_table() -> &'static [bool; 256] {
-    static TABLE: std::sync::OnceLock<[bool; 256]> = std::sync::OnceLock::new();
+/// [`is_word_char_slow`] for the two-byte characters (U+0080..U+07FF, the Arabic block among
+/// them), computed once.
+fn two_byte_word_table() -> &'static [bool; 0x780] {
+    static TABLE: std::sync::OnceLock<[bool; 0x780]> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut table = [false; 256];
+        let mut table = [false; 0x780];
         for (i, slot) in table.iter_mut().enumerate() {
-            *slot = char::from_u32(0x0600 + i as u32).is_some_and(is_word_char_slow);
+            *slot = char::from_u32(0x80 + i as u32).is_some_and(is_word_char_slow);
         }
         table
     })
@@ -383,14 +393,14 @@ const LIMIT: usize = WINDOW - 1;
 /// Pads the window at the end of the text: not UTF-8, so [`scan`] stops on it.
 const PAD: u8 = 0xFF;
 
-/// The fast entry of the character at `i` (ASCII or U+0600..U+06FF), or [`EXIT`].
+/// The fast entry of the character at `i` (ASCII or two-byte, U+0080..U+07FF), or [`EXIT`].
 #[inline(always)]
 fn entry_at(table: &FoldTable, bytes: &[u8], i: usize) -> u32 {
     match bytes.get(i) {
         Some(&b) if b < 0x80 => table.fast_ascii[usize::from(b)],
         Some(&b) => {
             let b2 = bytes.get(i + 1).copied().unwrap_or(0);
-            let k = (usize::from(b) << 8 | usize::from(b2)).wrapping_sub(0xD800);
+            let k = (usize::from(b) << 8 | usize::from(b2)).wrapping_sub(TWO_BASE);
             table.fast_two.get(k).copied().unwrap_or(EXIT)
         }
         None => EXIT,
@@ -413,7 +423,7 @@ struct ScanState {
 /// written one by one, a text with a mark here and there mostly folded in place.
 const REALIGN: u32 = 4;
 
-/// The fast loop over one window of cached characters (ASCII, U+0600..U+06FF) at original
+/// The fast loop over one window of cached characters (ASCII, U+0080..U+07FF) at original
 /// offset `at` and folded offset `here`: `dst` holds a copy of `src`. Characters that keep their
 /// length are folded in place, with no anchor due. One that folds shorter (or is removed)
 /// leaves the rest of the window behind by the bytes it lost: the characters after it are
@@ -434,9 +444,9 @@ fn scan<const MAP: bool>(
     state: &mut ScanState,
 ) -> (usize, usize) {
     let ScanState { mut prev_word, mut last_space, mut pending } = *state;
-    // The fast entry of the two-byte character at j, None if it is not in U+0600..U+06FF.
+    // The fast entry of the two-byte character at j, None if it is not in U+0080..U+07FF.
     let two = |j: usize| {
-        let k = (usize::from(src[j]) << 8 | usize::from(src[j + 1])).wrapping_sub(0xD800);
+        let k = (usize::from(src[j]) << 8 | usize::from(src[j + 1])).wrapping_sub(TWO_BASE);
         table.fast_two.get(k).copied()
     };
     // The fast entry and length of the character at j, None if it is not cached.
@@ -604,8 +614,8 @@ fn scan_end<const MAP: bool>(
 }
 
 /// The one pass shared by [`normalize`] and [`fold`]: windows of cached characters (ASCII and
-/// U+0600..U+06FF, most of a text) by [`scan`], each other character as in [`run_reference`],
-/// which the tests compare this with. Only whole characters are written, so `out` stays UTF-8.
+/// the two-byte U+0080..U+07FF, most of a text) by [`scan`], each other character as in
+/// [`run_reference`], which the tests compare this with. Only whole characters are written, so `out` stays UTF-8.
 fn run<const MAP: bool>(
     text: &str,
     table: &FoldTable,
@@ -788,7 +798,7 @@ fn run_reference<const MAP: bool>(
 fn into_string(bytes: Vec<u8>) -> String {
     debug_assert!(std::str::from_utf8(&bytes).is_ok());
     // SAFETY: run() copies whole UTF-8 sequences of a `&str` (an ASCII byte, the two bytes of
-    // a U+0600..U+06FF character) or writes `char::encode_utf8` output, so `bytes` is UTF-8.
+    // a two-byte character) or writes `char::encode_utf8` output, so `bytes` is UTF-8.
     // scan() copies whole windows ahead but cuts them after the last character it took, writes
     // table bytes that are `encode_utf8` output, and writes the byte after a one-byte character
     // only where the next character, a copy or the cut covers it. tests/normalize_fast.rs

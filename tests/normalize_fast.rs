@@ -52,8 +52,20 @@ fn piece() -> impl Strategy<Value = String> {
         // Invisible marks and dashes.
         2 => chars(&[(0x200B, 0x200F), (0x061C, 0x061C), (0xAD, 0xAD), (0x2060, 0x2060),
             (0x202A, 0x202E), (0x2066, 0x2069), (0x2010, 0x2015), (0x2212, 0x2212)]),
-        // Latin-1 and other two-byte characters, then anything at all.
-        1 => chars(&[(0x80, 0x7FF)]),
+        // Two-byte characters (U+0080..U+07FF), all in the fast tables: guillemets, NBSP,
+        // Latin-1 letters and signs, Latin Extended, IPA, combining marks, Greek, Cyrillic,
+        // Armenian, Hebrew, Syriac, Thaana, NKo, and runs of them.
+        3 => prop::sample::select(&["\u{AB}", "\u{BB}", "\u{A0}", "\u{85}", "\u{AD}", "\u{AB}\u{0628}",
+            "\u{0628}\u{BB}", "\u{A0}\u{A0}", " \u{A0}", "\u{A0} ", "\u{E9}t\u{E9}", "\u{C9}",
+            "\u{BB}.", "(\u{AB}"][..]).prop_map(String::from),
+        3 => chars(&[(0x80, 0xFF), (0x100, 0x24F), (0x250, 0x2FF), (0x300, 0x36F),
+            (0x370, 0x3FF), (0x400, 0x4FF), (0x500, 0x58F), (0x590, 0x5FF), (0x700, 0x74F),
+            (0x750, 0x77F), (0x780, 0x7BF), (0x7C0, 0x7FF)]),
+        1 => prop::collection::vec(0x80u32..=0x7FF, 1..12).prop_map(|cs| cs
+            .into_iter()
+            .filter_map(char::from_u32)
+            .collect()),
+        // Anything at all.
         1 => any::<char>().prop_map(String::from),
     ]
 }
@@ -190,7 +202,10 @@ fn seeds_match_reference() {
 /// every length around one and two windows.
 #[test]
 fn window_edges_match_reference() {
-    let units = ["ب", "a", " ", "\u{064E}", "ة", "\n", "  ", "٣", "\u{FEFB}", "\u{200F}"];
+    let units = [
+        "ب", "a", " ", "\u{064E}", "ة", "\n", "  ", "٣", "\u{FEFB}", "\u{200F}", "\u{A0}", "«",
+        "é", "\u{AD}", "Ж",
+    ];
     let options = NormalizeOptions::default();
     for &first in &units {
         for &second in &units {
