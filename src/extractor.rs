@@ -495,7 +495,7 @@ impl Extractor {
         let entities = self.inner.gazetteer.entities();
         self.inner.matcher.surfaces().map(move |(surface, pattern)| {
             let mut owners: Vec<&Entity> = Vec::new();
-            for r in pattern.plain.iter().chain(&pattern.contracted) {
+            for r in pattern.plain.iter().chain(pattern.contracted) {
                 let e = &entities[r.entity as usize];
                 if !owners.iter().any(|o| o.id() == e.id()) {
                     owners.push(e);
@@ -592,7 +592,7 @@ impl Extractor {
     /// the entity's canonical name rather than an alias; the entity loaded first.
     fn link(&self, original: &str, n: &Normalized, cand: Candidate) -> Pick {
         let pattern = self.inner.matcher.pattern(cand.pattern);
-        let refs = if cand.contracted { &pattern.contracted } else { &pattern.plain };
+        let refs = if cand.contracted { pattern.contracted } else { pattern.plain };
         let entities = self.inner.gazetteer.entities();
         let name_of = |r: &NameRef| entities[r.entity as usize].name(r.name as usize);
         let mut best = refs[0];
@@ -769,7 +769,7 @@ impl Extractor {
             let cand = pick.cand;
             let entity = &entities[pick.name.entity as usize];
             let pattern = self.inner.matcher.pattern(cand.pattern);
-            let refs = if cand.contracted { &pattern.contracted } else { &pattern.plain };
+            let refs = if cand.contracted { pattern.contracted } else { pattern.plain };
             let mut alternatives: Vec<&Entity> = Vec::new();
             for r in refs {
                 let alt = &entities[r.entity as usize];
