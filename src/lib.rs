@@ -48,6 +48,32 @@ A name matches only where a word starts, or right after a proclitic run that sta
 and only where a word ends. The longest valid name wins and mentions never overlap; a longer name
 that fails the boundary check never hides a valid shorter one.
 
+# Guessed person names
+
+By default the extractor also guesses person names that no gazetteer lists: a given name or a
+title followed by name words, and later the lone surname of such a name. A guessed mention's
+entity is made for it ([`Entity::is_guessed`]; id `guess:` and the folded name), so
+[`Mention::entity`] is a `Cow`: borrowed from the gazetteer, or owned for a guess. Gazetteer
+mentions always win; [`ExtractorBuilder::guess_persons`] turns guessing off.
+
+```
+use alam::{Extractor, Gazetteer};
+
+let extractor = Extractor::new(Gazetteer::embedded()?)?;
+let text = "التقى جاك دوبوا بالوزير، وقال دوبوا إن اللقاء كان مثمرا.";
+let guessed: Vec<_> = extractor
+    .extract(text)?
+    .iter()
+    .filter(|m| m.entity.is_guessed())
+    .map(|m| (m.text(text).to_string(), m.entity.id().to_string()))
+    .collect();
+assert_eq!(guessed, [
+    ("جاك دوبوا".to_string(), "guess:جاك_دوبوا".to_string()),
+    ("دوبوا".to_string(), "guess:جاك_دوبوا".to_string()),
+]);
+# Ok::<(), alam::Error>(())
+```
+
 # Linking
 
 When several entities share a folded name (الجزائر: Algeria and Algiers), the mention is linked to
