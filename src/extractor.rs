@@ -254,9 +254,12 @@ impl ExtractorBuilder {
     /// Fails when a name folds to nothing under these options, or the automaton cannot be built.
     pub fn build(&self, gazetteer: Gazetteer) -> Result<Extractor> {
         let persons = if self.guess_persons { Some(PersonRules::embedded()?) } else { None };
-        let cues: Vec<(String, u8)> = persons.as_ref().map_or_else(Vec::new, |p| {
-            p.cues().into_iter().map(|(w, f)| (fold(&w, &self.options), f)).collect()
-        });
+        // The cue words come folded with the default options; others fold them again.
+        let cues: Cow<'_, [(String, u8)]> = match persons {
+            None => Cow::Borrowed(&[]),
+            Some(p) if self.options == NormalizeOptions::default() => Cow::Borrowed(p.cues()),
+            Some(p) => p.cues().iter().map(|(w, f)| (fold(w, &self.options), *f)).collect(),
+        };
         let matcher = Matcher::new(&gazetteer, &cues, &self.options, self.full_scan, self.dfa)?;
         let mut context_words: HashMap<String, Vec<EntityKind>> = HashMap::new();
         for (kind, word) in &self.context_words {
@@ -314,7 +317,7 @@ struct Inner {
     /// context.
     group: Vec<u32>,
     /// The rules that guess unlisted person names, when on.
-    persons: Option<PersonRules>,
+    persons: Option<&'static PersonRules>,
 }
 
 /// Finds gazetteer names in Arabic text and links each mention to its entity.

@@ -23,7 +23,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::OnceLock;
 
 use crate::chars::{is_word_char, CLITIC_RUNS};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::matcher::{CUE_GIVEN, CUE_TITLE};
 use crate::normalize::{fold, NormalizeOptions};
 
@@ -52,6 +52,8 @@ pub(crate) struct PersonRules {
     given: HashSet<String>,
     names: HashSet<String>,
     titles: HashSet<String>,
+    /// [`PersonRules::cues`].
+    cues: Vec<(String, u8)>,
 }
 
 /// A cue the automaton found: a given name or a title, in folded coordinates.
@@ -107,7 +109,21 @@ fn common_words() -> &'static HashSet<String> {
 
 impl PersonRules {
     /// The rules shipped in `gazetteers/rules/`.
-    pub(crate) fn embedded() -> Result<PersonRules> {
+    /// Parsed once per process: every extractor built shares them.
+    pub(crate) fn embedded() -> Result<&'static PersonRules> {
+        static RULES: OnceLock<std::result::Result<PersonRules, (String, usize, String)>> =
+            OnceLock::new();
+        let parts = |e: Error| match e.kind() {
+            ErrorKind::Gazetteer { file, line, message } => (file.clone(), *line, message.clone()),
+            _ => ("gazetteers/rules".to_string(), 0, e.to_string()),
+        };
+        match RULES.get_or_init(|| PersonRules::parse_embedded().map_err(parts)) {
+            Ok(rules) => Ok(rules),
+            Err((file, line, message)) => Err(Error::gazetteer(file, *line, message.clone())),
+        }
+    }
+
+    fn parse_embedded() -> Result<PersonRules> {
         let options = NormalizeOptions::default();
         let mut rules = PersonRules::default();
         let file = "gazetteers/rules/person_words.tsv";
@@ -141,19 +157,20 @@ impl PersonRules {
         }
         // A connector starts no name by itself (ابو, بن are mined as first words).
         rules.given.retain(|w| !CONNECTORS.contains(&w.as_str()));
-        Ok(rules)
-    }
-
-    /// The cue words for the automaton: every given name and title, with its flags.
-    pub(crate) fn cues(&self) -> Vec<(String, u8)> {
-        let mut cues: Vec<(String, u8)> = self
+        rules.cues = rules
             .given
             .iter()
             .map(|w| (w.clone(), CUE_GIVEN))
-            .chain(self.titles.iter().map(|w| (w.clone(), CUE_TITLE)))
+            .chain(rules.titles.iter().map(|w| (w.clone(), CUE_TITLE)))
             .collect();
-        cues.sort();
-        cues
+        rules.cues.sort();
+        Ok(rules)
+    }
+
+    /// The cue words for the automaton: every given name and title, with its flags, folded
+    /// with the default options, sorted.
+    pub(crate) fn cues(&self) -> &[(String, u8)] {
+        &self.cues
     }
 
     /// Whether `word` is a given name or a known name word.
