@@ -36,6 +36,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::extractor::{Extractor, Mention, MentionRecord};
 use crate::format;
+use crate::normalize::Normalized;
 use crate::relation::{brat_relations, RelationExtractor, RelationRecord};
 use crate::sentence::{sentence_index, sentences};
 
@@ -779,7 +780,8 @@ fn tag_one(
     id: &Value,
     text: &str,
 ) -> std::result::Result<Rendered, String> {
-    let mentions = extractor.extract(text).map_err(|e| e.to_string())?;
+    let mut folded = Normalized::default();
+    let mentions = extractor.extract_into(text, &mut folded).map_err(|e| e.to_string())?;
     let kinds = count_kinds(&mentions);
     // Split once: the JSONL records and the relations both need the sentences.
     let spans = match (&options.relations, options.format) {
@@ -788,7 +790,13 @@ fn tag_one(
     };
     let relations = match &options.relations {
         Some(rx) if options.format != Format::Conll => {
-            Some(rx.extract_in(text, &spans, &mentions).map_err(|e| e.to_string())?)
+            // The relations cut their sentences from the extractor's fold when both fold alike.
+            let found = if rx.normalize_options() == extractor.normalize_options() {
+                rx.extract_folded(text, &spans, &folded, &mentions)
+            } else {
+                rx.extract_in(text, &spans, &mentions)
+            };
+            Some(found.map_err(|e| e.to_string())?)
         }
         _ => None,
     };

@@ -66,6 +66,14 @@ pub enum ErrorKind {
         /// What is wrong.
         message: String,
     },
+    /// A folded text given with a text is not its fold (it was folded from a text of another
+    /// length).
+    FoldMismatch {
+        /// The length of the text, in bytes.
+        text: usize,
+        /// The length of the text the fold was made from.
+        folded_from: usize,
+    },
     /// The automaton could not be built.
     Automaton(aho_corasick::BuildError),
     /// The name trie (the default matcher) could not be built.
@@ -108,6 +116,10 @@ impl Error {
         Error { kind: ErrorKind::Automaton(err) }
     }
 
+    pub(crate) fn fold_mismatch(text: usize, folded_from: usize) -> Error {
+        Error { kind: ErrorKind::FoldMismatch { text, folded_from } }
+    }
+
     pub(crate) fn trie(err: crawdad::errors::CrawdadError) -> Error {
         Error { kind: ErrorKind::Trie(err) }
     }
@@ -134,6 +146,11 @@ impl fmt::Display for Error {
             ),
             ErrorKind::Automaton(err) => write!(f, "cannot build the name automaton: {err}"),
             ErrorKind::Trie(err) => write!(f, "cannot build the name trie: {err}"),
+            ErrorKind::FoldMismatch { text, folded_from } => write!(
+                f,
+                "the folded text was made from a text of {folded_from} bytes, not from this one of \
+                 {text} bytes"
+            ),
         }
     }
 }

@@ -513,9 +513,23 @@ impl Extractor {
     /// # Errors
     /// Fails only when `text` is longer than `u32::MAX` bytes.
     pub fn extract<'e>(&'e self, text: &str) -> Result<Vec<Mention<'e>>> {
-        let mut normalized = Normalized::default();
+        self.extract_into(text, &mut Normalized::default())
+    }
+
+    /// [`Extractor::extract`] folding `text` into a buffer the caller keeps: reused from call to
+    /// call, and afterwards the fold of `text`, which
+    /// [`RelationExtractor::extract_folded`](crate::RelationExtractor::extract_folded) can use
+    /// instead of folding the sentences again.
+    ///
+    /// # Errors
+    /// Fails only when `text` is longer than `u32::MAX` bytes.
+    pub fn extract_into<'e>(
+        &'e self,
+        text: &str,
+        normalized: &mut Normalized,
+    ) -> Result<Vec<Mention<'e>>> {
         normalized.refill_with(text, &self.inner.table)?;
-        Ok(self.extract_normalized(text, &normalized))
+        Ok(self.extract_normalized(text, normalized))
     }
 
     fn extract_normalized<'e>(&'e self, original: &str, n: &Normalized) -> Vec<Mention<'e>> {

@@ -952,6 +952,28 @@ impl Normalized {
         &self.text
     }
 
+    /// The first folded position whose character starts at or after original offset `orig`
+    /// (the folded text's length when there is none): the inverse of
+    /// [`Normalized::original_start`], by one binary search over the anchors.
+    pub(crate) fn folded_start(&self, orig: usize) -> usize {
+        let len = self.text.len();
+        // The first anchor at or after `orig`, and the segment before it, where folded and
+        // original characters line up byte for byte (identity before the first anchor).
+        let j = self.anchors.partition_point(|&(_, o)| (o as usize) < orig);
+        let next = self.anchors.get(j).map_or(len, |&(f, _)| f as usize);
+        let (f, o) = j.checked_sub(1).map_or((0, 0), |i| self.anchors[i]);
+        let mut p = f as usize + (orig - o as usize);
+        while p < next && !self.text.is_char_boundary(p) {
+            p += 1;
+        }
+        p.min(next)
+    }
+
+    /// The length in bytes of the original text this was folded from.
+    pub fn original_len(&self) -> usize {
+        self.len as usize
+    }
+
     /// The original byte offset where the character behind folded byte `pos` starts
     /// (`pos == text().len()` gives the original length).
     ///
@@ -1071,6 +1093,27 @@ mod tests {
                 *expected,
                 "help: the switch of row {name:?} does not turn the fold off"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// `folded_start` is the smallest folded position whose `original_start` reaches the
+        /// original offset, as a binary search over all positions finds it.
+        #[test]
+        fn folded_start_inverts_original_start(
+            text in proptest::string::string_regex(
+                "[ \t\nا-يأإآةىؤئـ\u{64B}-\u{652}\u{670}ﻷﷲﷻ٠-٩a-zA-Z.،\u{200C}\u{FEFF}\u{A0}«»]{0,40}"
+            ).unwrap()
+        ) {
+            let n = normalize(&text, &NormalizeOptions::default()).unwrap();
+            for orig in 0..=text.len() {
+                let (mut lo, mut hi) = (0, n.text().len());
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    if n.original_start(mid) >= orig { hi = mid } else { lo = mid + 1 }
+                }
+                proptest::prop_assert_eq!(n.folded_start(orig), lo, "orig {} in {:?}", orig, text);
+            }
         }
     }
 

@@ -912,6 +912,45 @@ impl RelationExtractor {
         spans: &[std::ops::Range<usize>],
         mentions: &'e [Mention<'_>],
     ) -> Result<Vec<Relation<'e>>> {
+        self.extract_all(text, spans, None, mentions)
+    }
+
+    /// [`RelationExtractor::extract_in`] with `text` already folded by
+    /// [`Extractor::extract_into`](crate::Extractor::extract_into): sentences are cut from that
+    /// fold instead of being folded again. The result is the same.
+    ///
+    /// # Errors
+    /// Fails only when a sentence is longer than `u32::MAX` bytes, or when `folded` was made
+    /// with other [`NormalizeOptions`] than this extractor's (see
+    /// [`RelationExtractor::normalize_options`]) or from another text.
+    ///
+    /// # Panics
+    /// As [`RelationExtractor::extract_in`].
+    pub fn extract_folded<'e>(
+        &self,
+        text: &str,
+        spans: &[std::ops::Range<usize>],
+        folded: &Normalized,
+        mentions: &'e [Mention<'_>],
+    ) -> Result<Vec<Relation<'e>>> {
+        if folded.original_len() != text.len() {
+            return Err(Error::fold_mismatch(text.len(), folded.original_len()));
+        }
+        self.extract_all(text, spans, Some(folded), mentions)
+    }
+
+    /// The folds this extractor applies to texts and triggers.
+    pub fn normalize_options(&self) -> &NormalizeOptions {
+        &self.inner.options
+    }
+
+    fn extract_all<'e>(
+        &self,
+        text: &str,
+        spans: &[std::ops::Range<usize>],
+        doc: Option<&Normalized>,
+        mentions: &'e [Mention<'_>],
+    ) -> Result<Vec<Relation<'e>>> {
         let mut order: Vec<(usize, usize, usize)> = mentions
             .iter()
             .enumerate()
@@ -926,7 +965,8 @@ impl RelationExtractor {
             let j = i + order[i..].iter().take_while(|o| o.0 == s).count();
             if j - i >= 2 {
                 let group: Vec<usize> = order[i..j].iter().map(|o| o.2).collect();
-                self.sentence(text, &spans[s], s, mentions, &group, &mut scratch, &mut out)?;
+                let sentence = (&spans[s], s);
+                self.sentence(text, sentence, doc, mentions, &group, &mut scratch, &mut out)?;
             }
             i = j;
         }
@@ -938,8 +978,8 @@ impl RelationExtractor {
     fn sentence<'e>(
         &self,
         text: &str,
-        range: &std::ops::Range<usize>,
-        index: usize,
+        (range, index): (&std::ops::Range<usize>, usize),
+        doc: Option<&Normalized>,
         mentions: &'e [Mention<'_>],
         group: &[usize],
         scratch: &mut Scratch,
@@ -947,9 +987,22 @@ impl RelationExtractor {
     ) -> Result<()> {
         let inner = &*self.inner;
         let original = &text[range.clone()];
-        scratch.normalized.refill(original, &inner.options)?;
-        let n = &scratch.normalized;
-        let folded = n.text();
+        // The folded sentence and where it starts in `n`'s coordinates: cut from the document's
+        // fold when there is one (folding is character by character and a sentence starts and
+        // ends at a character that is no white space, so the cut equals the sentence's own
+        // fold), else folded here. `n` positions map back to `base_original + offset`.
+        let (n, f0, base_original) = match doc {
+            Some(n) => (n, folded_pos(n, range.start), 0),
+            None => {
+                scratch.normalized.refill(original, &inner.options)?;
+                (&scratch.normalized, 0, range.start)
+            }
+        };
+        let f1 = match doc {
+            Some(n) => folded_pos(n, range.end),
+            None => n.text().len(),
+        };
+        let folded = &n.text()[f0..f1];
 
         let tokens = &mut scratch.tokens;
         tokens.clear();
@@ -976,9 +1029,9 @@ impl RelationExtractor {
         let mut items: Vec<Item<'e>> = Vec::with_capacity(group.len());
         for &g in group {
             let m = &mentions[g];
-            let s = m.start.saturating_sub(range.start).min(original.len());
-            let e = m.end.saturating_sub(range.start).min(original.len());
-            let (fs, fe) = (folded_pos(n, s), folded_pos(n, e));
+            let s = m.start.clamp(range.start, range.end) - base_original;
+            let e = m.end.clamp(range.start, range.end) - base_original;
+            let (fs, fe) = (folded_pos(n, s) - f0, folded_pos(n, e) - f0);
             if fe <= fs {
                 continue;
             }
@@ -1069,8 +1122,9 @@ impl RelationExtractor {
                 continue;
             }
             let to_span = |(s, e): (usize, usize)| {
-                let (s, e) = n.original_span(original, s, e);
-                Span { start: range.start + s, end: range.start + e }
+                let source = if doc.is_some() { text } else { original };
+                let (s, e) = n.original_span(source, f0 + s, f0 + e);
+                Span { start: base_original + s, end: base_original + e }
             };
             let position = c.first_fs;
             found.push((
@@ -1403,16 +1457,7 @@ fn negated(
 
 /// The first folded position whose source character starts at or after original byte `orig`.
 fn folded_pos(n: &Normalized, orig: usize) -> usize {
-    let (mut lo, mut hi) = (0, n.text().len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if n.original_start(mid) >= orig {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
+    n.folded_start(orig)
 }
 
 #[cfg(test)]

@@ -449,3 +449,52 @@ fn records_and_brat_lines() {
     assert!(brat.contains("\tvisited Arg1:T1 Arg2:T2\n"), "{brat}");
     assert!(brat.contains("AnnotatorNotes R"), "{brat}");
 }
+
+/// Cutting the sentences from the extractor's fold of the whole text finds exactly the relations
+/// that folding each sentence again finds; a fold of another text is refused.
+#[test]
+fn relations_from_the_document_fold_equal_those_from_sentence_folds() {
+    let ex = extractor();
+    let rx = relations();
+    for name in SEEDS {
+        let text = seed(name);
+        let mut folded = alam::Normalized::default();
+        let mentions = ex.extract_into(&text, &mut folded).unwrap();
+        let spans = sentences(&text);
+        let again = rx.extract_in(&text, &spans, &mentions).unwrap();
+        let cut = rx.extract_folded(&text, &spans, &folded, &mentions).unwrap();
+        assert!(!again.is_empty(), "help: {name} has relations");
+        assert_eq!(cut, again, "help: {name}");
+    }
+    let text = seed(SEEDS[0]);
+    let mentions = ex.extract(&text).unwrap();
+    let other = alam::normalize("نص آخر", &alam::NormalizeOptions::default()).unwrap();
+    let err = rx.extract_folded(&text, &sentences(&text), &other, &mentions).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::FoldMismatch { .. }), "{err}");
+}
+
+proptest! {
+    /// The same on random mixes of seed sentences, with marks and tatweel sprinkled in.
+    #[test]
+    fn document_fold_and_sentence_folds_agree(
+        picks in prop::collection::vec(0usize..1000, 1..6),
+        marks in prop::collection::vec(prop::sample::select(vec!["", "ـ", "\u{64E}", " ", "\n"]), 1..6),
+    ) {
+        let all = seed_sentences();
+        let mut text = String::new();
+        for (i, p) in picks.iter().enumerate() {
+            text.push_str(&all[p % all.len()]);
+            text.push_str(marks[i % marks.len()]);
+            text.push(' ');
+        }
+        let ex = extractor();
+        let rx = relations();
+        let mut folded = alam::Normalized::default();
+        let mentions = ex.extract_into(&text, &mut folded).unwrap();
+        let spans = sentences(&text);
+        prop_assert_eq!(
+            rx.extract_folded(&text, &spans, &folded, &mentions).unwrap(),
+            rx.extract_in(&text, &spans, &mentions).unwrap()
+        );
+    }
+}
