@@ -65,22 +65,32 @@ fn word_char_before(text: &str, pos: usize) -> bool {
     text[..pos].chars().next_back().is_some_and(is_word_char)
 }
 
+/// The proclitic letter (و ف ب ل ك) whose two UTF-8 bytes start at byte `at` of `bytes`, if
+/// one does: a direct byte match, no decoding.
+#[inline]
+pub(crate) fn proclitic_at(bytes: &[u8], at: usize) -> Option<char> {
+    match bytes.get(at..at + 2)? {
+        [0xD9, 0x88] => Some('و'),
+        [0xD9, 0x81] => Some('ف'),
+        [0xD8, 0xA8] => Some('ب'),
+        [0xD9, 0x84] => Some('ل'),
+        [0xD9, 0x83] => Some('ك'),
+        _ => None,
+    }
+}
+
+/// The end of the word that starts at byte `at` of `text` (the next non-word character, or
+/// the end of the text).
+pub(crate) fn word_end(text: &str, at: usize) -> usize {
+    text[at..].find(|c: char| !is_word_char(c)).map_or(text.len(), |i| at + i)
+}
+
 /// The proclitic run that ends at byte `pos` and itself starts a word, if there is one.
 /// Returns the run as a static string and its start. The longest run wins (وب over ب).
 pub(crate) fn clitic_before(text: &str, pos: usize) -> Option<(&'static str, usize)> {
     // Every proclitic letter is two bytes in UTF-8.
     let bytes = text.as_bytes();
-    let letter = |at: usize| -> Option<char> {
-        let pair = bytes.get(at..at + 2)?;
-        match pair {
-            [0xD9, 0x88] => Some('و'),
-            [0xD9, 0x81] => Some('ف'),
-            [0xD8, 0xA8] => Some('ب'),
-            [0xD9, 0x84] => Some('ل'),
-            [0xD9, 0x83] => Some('ك'),
-            _ => None,
-        }
-    };
+    let letter = |at: usize| proclitic_at(bytes, at);
     let last = letter(pos.checked_sub(2)?)?;
     if let Some(first) = pos.checked_sub(4).and_then(letter) {
         let run = match (first, last) {

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
-use crate::chars::{clitic_before, is_word_end, name_start};
+use crate::chars::{clitic_before, is_word_end, name_start, proclitic_at};
 use crate::error::{Error, Result};
 use crate::gazetteer::Gazetteer;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
@@ -291,10 +291,7 @@ impl Matcher {
             });
             // Names after a proclitic run of one or two letters (every proclitic is two bytes,
             // و ف ب ل ك: the first letter tells at once whether the word can have one).
-            if !matches!(
-                bytes.get(p..p + 2),
-                Some([0xD9, 0x88 | 0x81 | 0x84 | 0x83] | [0xD8, 0xA8])
-            ) {
+            if proclitic_at(bytes, p).is_none() {
                 continue;
             }
             for after in [p + 2, p + 4] {

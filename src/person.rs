@@ -22,15 +22,15 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::OnceLock;
 
-use crate::chars::{is_word_char, CLITIC_RUNS};
+use crate::chars::{is_word_char, proclitic_at, word_end, CLITIC_RUNS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::matcher::{CUE_GIVEN, CUE_TITLE};
 use crate::normalize::{fold, NormalizeOptions};
+use crate::variants::shipped_common_words;
 
 const PERSON_WORDS: &str = include_str!("../gazetteers/rules/person_words.tsv");
 const GIVEN_EXTRA: &str = include_str!("../gazetteers/rules/given_names_extra.txt");
 const TITLES: &str = include_str!("../gazetteers/rules/person_titles.txt");
-const COMMON_WORDS: &str = include_str!("../gazetteers/rules/common_words.txt");
 
 /// Words that join the parts of a name (folded): بن محمد, آل ثاني, أبو بكر, عبد الله, دي
 /// ميستورا, فان خال. A name never ends with one.
@@ -93,18 +93,6 @@ pub(crate) struct Guess {
 enum Role {
     Connector,
     Name,
-}
-
-fn common_words() -> &'static HashSet<String> {
-    static COMMON: OnceLock<HashSet<String>> = OnceLock::new();
-    COMMON.get_or_init(|| {
-        COMMON_WORDS
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
-            .collect()
-    })
 }
 
 impl PersonRules {
@@ -323,7 +311,7 @@ impl PersonRules {
                 || last.chars().count() < 3
                 || SECOND_HALVES.contains(&last)
                 || self.given.contains(last)
-                || common_words().contains(last)
+                || shipped_common_words().contains(last)
                 || !seen.insert(last)
             {
                 continue;
@@ -369,10 +357,7 @@ impl PersonRules {
         for &ws in &word_starts[from..] {
             let ws = ws as usize;
             // After a proclitic only when the word starts with one of و ف ب ل ك.
-            let clitic_letter = matches!(
-                bytes.get(ws..ws + 2),
-                Some([0xD9, 0x88 | 0x81 | 0x84 | 0x83] | [0xD8, 0xA8])
-            );
+            let clitic_letter = proclitic_at(bytes, ws).is_some();
             let skips: &[usize] = if clitic_letter { &[0, 2, 4] } else { &[0] };
             for &skip in skips {
                 let at = ws + skip;
@@ -408,7 +393,7 @@ impl PersonRules {
 /// run, the article, the future prefix س and a pronoun suffix or the accusative ا are taken off
 /// (بزفافه, المتنقله, سيسافر, مقاطعته, محققا).
 fn ordinary(word: &str) -> bool {
-    let common = common_words();
+    let common = shipped_common_words();
     if common.contains(word) {
         return true;
     }
@@ -470,14 +455,6 @@ fn overlaps(taken: &[Taken], start: usize, end: usize) -> bool {
 fn overlaps_guesses(guesses: &[Guess], start: usize, end: usize) -> bool {
     let i = guesses.partition_point(|g| g.end <= start);
     guesses.get(i).is_some_and(|g| g.token < end)
-}
-
-/// The end of the word that starts at `at`.
-fn word_end(folded: &str, at: usize) -> usize {
-    folded[at..]
-        .char_indices()
-        .find(|&(_, c)| !is_word_char(c))
-        .map_or(folded.len(), |(i, _)| at + i)
 }
 
 /// The word right after `at` when exactly one space separates them: `(start, end)`.

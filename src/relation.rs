@@ -63,7 +63,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Serialize;
 
 use crate::chars::{
-    clitic_before, is_quote, is_word_char, is_word_end, is_word_start, CLITIC_RUNS,
+    clitic_before, is_quote, is_word_char, is_word_end, is_word_start, word_end, CLITIC_RUNS,
 };
 use crate::error::{Error, Result};
 use crate::extractor::Mention;
@@ -992,14 +992,14 @@ impl RelationExtractor {
         // ends at a character that is no white space, so the cut equals the sentence's own
         // fold), else folded here. `n` positions map back to `base_original + offset`.
         let (n, f0, base_original) = match doc {
-            Some(n) => (n, folded_pos(n, range.start), 0),
+            Some(n) => (n, n.folded_start(range.start), 0),
             None => {
                 scratch.normalized.refill(original, &inner.options)?;
                 (&scratch.normalized, 0, range.start)
             }
         };
         let f1 = match doc {
-            Some(n) => folded_pos(n, range.end),
+            Some(n) => n.folded_start(range.end),
             None => n.text().len(),
         };
         let folded = &n.text()[f0..f1];
@@ -1031,7 +1031,7 @@ impl RelationExtractor {
             let m = &mentions[g];
             let s = m.start.clamp(range.start, range.end) - base_original;
             let e = m.end.clamp(range.start, range.end) - base_original;
-            let (fs, fe) = (folded_pos(n, s) - f0, folded_pos(n, e) - f0);
+            let (fs, fe) = (n.folded_start(s) - f0, n.folded_start(e) - f0);
             if fe <= fs {
                 continue;
             }
@@ -1068,7 +1068,7 @@ impl RelationExtractor {
                 let conj = clitic.starts_with(['و', 'ف']);
                 for r in &inner.patterns[m.pattern().as_usize()] {
                     let end = if r.prefix {
-                        folded[e..].find(|c: char| !is_word_char(c)).map_or(folded.len(), |k| e + k)
+                        word_end(folded, e)
                     } else if is_word_end(folded, e) {
                         e
                     } else {
@@ -1453,11 +1453,6 @@ fn negated(
                     .any(|run| core.strip_prefix(run).is_some_and(|rest| rest == w))
         })
     })
-}
-
-/// The first folded position whose source character starts at or after original byte `orig`.
-fn folded_pos(n: &Normalized, orig: usize) -> usize {
-    n.folded_start(orig)
 }
 
 #[cfg(test)]

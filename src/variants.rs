@@ -16,6 +16,8 @@
 //! assert!(variants.len() <= rules.cap());
 //! ```
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
@@ -52,6 +54,9 @@ struct Rule {
 pub struct VariantRules {
     rules: Vec<Rule>,
     cap: usize,
+    /// Whether the shipped `common_words.txt` ([`shipped_common_words`]) counts too.
+    shipped: bool,
+    /// Ordinary words added with [`VariantRules::add_common_words`].
     common: FxHashSet<String>,
 }
 
@@ -61,6 +66,39 @@ const COMMON_WORDS_EXTRA: &str = include_str!("../gazetteers/rules/common_words_
 /// Common words folded per parallel task.
 const COMMON_WORDS_CHUNK: usize = 2048;
 
+/// The ordinary words of the shipped `gazetteers/rules/common_words.txt`, read once per process:
+/// spelling variants never become one, and person guessing (`person.rs`) reads them as no name.
+/// The file is generated folded (a test checks every word folds to itself), so it is read as it
+/// is: no folding, and no parallel work inside the lazy initialization, which threads of a pool
+/// may reach while another of them runs it.
+pub(crate) fn shipped_common_words() -> &'static FxHashSet<String> {
+    static WORDS: OnceLock<FxHashSet<String>> = OnceLock::new();
+    WORDS.get_or_init(|| {
+        COMMON_WORDS
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(String::from)
+            .collect()
+    })
+}
+
+/// The folded words of a word list (one per line, `#` lines skipped). Folding is the cost (a
+/// list can have tens of thousands of words): it runs in parallel chunks.
+fn fold_word_list(words: &str) -> impl Iterator<Item = String> {
+    let lines: Vec<&str> = words
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    let options = NormalizeOptions::default();
+    let folded: Vec<Vec<String>> = lines
+        .par_chunks(COMMON_WORDS_CHUNK)
+        .map(|chunk| chunk.iter().map(|line| fold(line, &options)).collect())
+        .collect();
+    folded.into_iter().flatten()
+}
+
 impl VariantRules {
     /// The rules shipped in `gazetteers/rules/variants.tsv`, with a cap of 6 variants per name.
     ///
@@ -68,26 +106,15 @@ impl VariantRules {
     /// Fails only if the shipped file is broken, which the tests rule out.
     pub fn embedded() -> Result<VariantRules> {
         let mut rules = VariantRules::from_tsv("gazetteers/rules/variants.tsv", DEFAULT_RULES)?;
-        rules.add_common_words(COMMON_WORDS).add_common_words(COMMON_WORDS_EXTRA);
+        rules.shipped = true;
+        shipped_common_words(); // read now, not by the first of many parallel variant searches
+        rules.add_common_words(COMMON_WORDS_EXTRA);
         Ok(rules)
     }
 
     /// Adds ordinary words (one per line, `#` lines skipped) that no variant may become.
     pub fn add_common_words(&mut self, words: &str) -> &mut Self {
-        let lines: Vec<&str> = words
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .collect();
-        // Folding is the cost (the shipped list has some 23,000 words): fold in parallel chunks,
-        // then insert (a set: the insertion order does not matter).
-        let options = NormalizeOptions::default();
-        let folded: Vec<Vec<String>> = lines
-            .par_chunks(COMMON_WORDS_CHUNK)
-            .map(|chunk| chunk.iter().map(|line| fold(line, &options)).collect())
-            .collect();
-        self.common.reserve(lines.len());
-        self.common.extend(folded.into_iter().flatten());
+        self.common.extend(fold_word_list(words));
         self
     }
 
@@ -166,7 +193,7 @@ impl VariantRules {
         if !header_seen {
             return Err(Error::gazetteer(file, 0, "empty file: expected a header row"));
         }
-        Ok(VariantRules { rules, cap: 6, common: FxHashSet::default() })
+        Ok(VariantRules { rules, cap: 6, shipped: false, common: FxHashSet::default() })
     }
 
     /// The most variants made for one name.
@@ -207,7 +234,8 @@ impl VariantRules {
                 && v != folded
                 && !out.iter().any(|o| o == v)
                 && v.chars().filter(|c| !c.is_whitespace()).count() >= MIN_LETTERS - 1
-                && !self.common.contains(v);
+                && !self.common.contains(v)
+                && !(self.shipped && shipped_common_words().contains(v));
             if ok {
                 out.push(v.to_owned());
             }
@@ -327,6 +355,16 @@ fn substitute_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipped_common_words_are_folded() {
+        let options = NormalizeOptions::default();
+        let words = shipped_common_words();
+        assert!(words.len() > 20_000, "{} words", words.len());
+        for word in words {
+            assert_eq!(&fold(word, &options), word, "common_words.txt must be generated folded");
+        }
+    }
 
     #[test]
     fn shipped_rules_load_and_generate() {
