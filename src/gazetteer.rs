@@ -20,7 +20,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -83,21 +82,7 @@ impl EntityKind {
     }
 }
 
-impl fmt::Display for EntityKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EntityKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        EntityKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            format!("unknown type {s:?}: expected one of PER ORG GPE LOC NORP PRODUCT EVENT")
-        })
-    }
-}
+named_enum_traits!(EntityKind, "type");
 
 /// One name of an entity, as written in the gazetteer.
 #[derive(Clone, Debug, PartialEq, Eq)]

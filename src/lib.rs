@@ -137,6 +137,33 @@ assert_eq!(mentions[spoke.tail].entity.id(), "sky_news_arabia");
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+/// `Display` and `FromStr` for an enum with `ALL` and `as_str`, the names it is written with in
+/// files and output. `$what` names the enum in the error of an unknown name.
+macro_rules! named_enum_traits {
+    ($kind:ty, $what:literal) => {
+        impl std::fmt::Display for $kind {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $kind {
+            type Err = String;
+
+            fn from_str(s: &str) -> std::result::Result<Self, String> {
+                <$kind>::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+                    let known: Vec<&str> = <$kind>::ALL.iter().map(|k| k.as_str()).collect();
+                    format!(
+                        concat!("unknown ", $what, " {:?}: expected one of {}"),
+                        s,
+                        known.join(" ")
+                    )
+                })
+            }
+        }
+    };
+}
+
 pub mod batch;
 mod chars;
 pub mod conll_eval;

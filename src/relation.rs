@@ -53,10 +53,8 @@
 //! [`sentences`]: crate::sentences
 
 use std::collections::HashSet;
-use std::fmt;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -151,22 +149,7 @@ impl RelationKind {
     }
 }
 
-impl fmt::Display for RelationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RelationKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        RelationKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            let known: Vec<&str> = RelationKind::ALL.iter().map(|k| k.as_str()).collect();
-            format!("unknown relation type {s:?}: expected one of {}", known.join(" "))
-        })
-    }
-}
+named_enum_traits!(RelationKind, "relation type");
 
 /// A half-open byte range into the original text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
