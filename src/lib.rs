@@ -53,7 +53,7 @@ that fails the boundary check never hides a valid shorter one.
 By default the extractor also guesses person names that no gazetteer lists: a given name or a
 title followed by name words, and later the lone surname of such a name. A guessed mention's
 entity is made for it ([`Entity::is_guessed`]; id `guess:` and the folded name), so
-[`Mention::entity`] is a `Cow`: borrowed from the gazetteer, or owned for a guess. Gazetteer
+[`Mention::entity`] is an [`EntityRef`]: borrowed from the gazetteer, or owned for a guess. Gazetteer
 mentions always win; [`ExtractorBuilder::guess_persons`] turns guessing off.
 
 ```
@@ -181,7 +181,7 @@ mod sentence;
 mod variants;
 
 pub use error::{Error, ErrorKind, Result};
-pub use extractor::{Extractor, ExtractorBuilder, Mention, MentionRecord};
+pub use extractor::{EntityRef, Extractor, ExtractorBuilder, Mention, MentionRecord};
 pub use gazetteer::{Conflict, Entity, EntityKind, Gazetteer, Name, Source};
 pub use normalize::{fold, normalize, NormalizeOptions, Normalized};
 pub use relation::{

@@ -941,6 +941,13 @@ impl Normalized {
         Ok(())
     }
 
+    /// Heap bytes held by the buffers (their capacity, not their length).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.anchors.capacity() * std::mem::size_of::<(u32, u32)>()
+            + self.starts.capacity() * std::mem::size_of::<u32>()
+    }
+
     /// The byte offsets in the folded text where words start.
     #[doc(hidden)]
     pub fn word_starts(&self) -> &[u32] {
@@ -980,6 +987,14 @@ impl Normalized {
     /// # Panics
     /// Panics when `pos > text().len()`.
     pub fn original_start(&self, pos: usize) -> usize {
+        self.locate(pos, None).0
+    }
+
+    /// [`Normalized::original_start`] of `pos`, and the number of anchors at or before the
+    /// folded character of `pos`. With `after`, the same number for a position at or before
+    /// `pos`: the anchors are then searched forward from there (a short span's end is a few
+    /// anchors past its start at most) rather than by binary search.
+    fn locate(&self, pos: usize, after: Option<usize>) -> (usize, usize) {
         assert!(pos <= self.text.len(), "position {pos} past the folded text");
         // Round down to the start of the folded character.
         let bytes = self.text.as_bytes();
@@ -988,13 +1003,18 @@ impl Normalized {
             p -= 1;
         }
         if p == self.text.len() {
-            return self.len as usize;
+            return (self.len as usize, self.anchors.len());
         }
-        let i = self.anchors.partition_point(|&(f, _)| f as usize <= p);
+        let i = match after {
+            Some(from) => {
+                from + self.anchors[from..].iter().take_while(|&&(f, _)| f as usize <= p).count()
+            }
+            None => self.anchors.partition_point(|&(f, _)| f as usize <= p),
+        };
         match i.checked_sub(1).map(|i| self.anchors[i]) {
             // Between anchors, folded and original characters line up byte for byte.
-            Some((f, o)) => (o as usize) + (p - f as usize),
-            None => p,
+            Some((f, o)) => ((o as usize) + (p - f as usize), i),
+            None => (p, i),
         }
     }
 
@@ -1008,9 +1028,9 @@ impl Normalized {
     /// value was made from.
     pub fn original_span(&self, original: &str, start: usize, end: usize) -> (usize, usize) {
         assert!(start < end, "empty span");
-        let s = self.original_start(start);
-        let last = self.original_start(end - 1);
-        let next = self.original_start(end);
+        let (s, i) = self.locate(start, None);
+        let (last, i) = self.locate(end - 1, Some(i));
+        let (next, _) = self.locate(end, Some(i));
         let mut e = last + original[last..].chars().next().map_or(0, char::len_utf8);
         // Swallow the marks that belong to the last letter (a final damma, a tatweel), but
         // nothing else the fold removed (an RLM is not part of the name).

@@ -46,6 +46,10 @@ const SECOND_HALVES: &[&str] =
 /// At most this many words follow the cue in one guessed name.
 const MAX_WORDS: usize = 4;
 
+/// Up to this many surnames are looked for by substring search, more by one pass over the word
+/// starts ([`PersonRules::surnames`]).
+const FEW_SURNAMES: usize = 8;
+
 /// The words of the person rules, folded.
 #[derive(Debug, Default)]
 pub(crate) struct PersonRules {
@@ -327,66 +331,135 @@ impl PersonRules {
                 found.push(Guess { token: ws, start: at, end: we, clitic, key: key.clone() });
             }
         };
-        // One pass over the word starts after the first full name, with a bit filter on the
-        // first bytes of each surname (eight: four letters, as most surnames start with ال;
-        // six for the three-letter ones), then one hash lookup.
-        let head = |s: &[u8], n: usize| {
-            let mut h = [0u8; 8];
-            h[..n].copy_from_slice(s.get(..n)?);
-            Some(u64::from_le_bytes(h))
+        let hits = if known.len() <= FEW_SURNAMES {
+            surnames_by_search(folded, &known)
+        } else {
+            surnames_by_word(folded, word_starts, &known)
         };
-        let bit = |h: u64| (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize;
-        let (mut long, mut short) = (vec![0u64; 1024], vec![0u64; 1024]);
-        for (surname, _, _) in &known {
-            let (filter, n) = if surname.len() >= 8 { (&mut long, 8) } else { (&mut short, 6) };
-            if let Some(h) = head(surname.as_bytes(), n) {
-                filter[bit(h) / 64] |= 1 << (bit(h) % 64);
-            }
-        }
-        let any_short = short.iter().any(|&w| w != 0);
-        let test = |filter: &[u64], h: u64| filter[bit(h) / 64] & (1 << (bit(h) % 64)) != 0;
-        let maybe = |at: &[u8]| {
-            head(at, 8).is_some_and(|h| test(&long, h))
-                || (any_short && head(at, 6).is_some_and(|h| test(&short, h)))
-        };
-        let by_surname: HashMap<&str, (&String, usize)> =
-            known.iter().map(|(s, key, end)| (s.as_str(), (key, *end))).collect();
-        let first_end = known.iter().map(|k| k.2).min().unwrap_or(0);
-        let bytes = folded.as_bytes();
-        let from = word_starts.partition_point(|&w| (w as usize) < first_end);
-        for &ws in &word_starts[from..] {
-            let ws = ws as usize;
-            // After a proclitic only when the word starts with one of و ف ب ل ك.
-            let clitic_letter = proclitic_at(bytes, ws).is_some();
-            let skips: &[usize] = if clitic_letter { &[0, 2, 4] } else { &[0] };
-            for &skip in skips {
-                let at = ws + skip;
-                let Some(rest) = bytes.get(at..) else { break };
-                if !maybe(rest) {
-                    continue;
-                }
-                let clitic = if skip == 0 {
-                    ""
-                } else {
-                    match crate::chars::clitic_before(folded, at) {
-                        Some((run, token)) if token == ws => run,
-                        _ => continue,
-                    }
-                };
-                let we = word_end(folded, at);
-                let Some(&(key, _)) = by_surname.get(&folded[at..we]).filter(|(_, end)| *end <= ws)
-                else {
-                    continue;
-                };
-                take(ws, at, we, clitic, key);
-                break;
-            }
+        for (ws, at, we, clitic, key) in hits {
+            take(ws, at, we, clitic, key);
         }
         if !found.is_empty() {
             out.extend(found);
             out.sort_by_key(|g| g.token);
         }
     }
+}
+
+/// A lone surname found in the text: (token start, surname start, end, proclitic run, key).
+type SurnameHit<'k> = (usize, usize, usize, &'static str, &'k String);
+
+/// The lone surnames of `known` (surname, key, where the full name ends) in `folded`: each a
+/// whole word, or one after a proclitic run that starts the word, after its full name; one per
+/// word (the shortest run first), in text order. A news article names a few people: a SIMD
+/// substring search per surname, each hit checked as a word, is far cheaper than visiting every
+/// word start as [`surnames_by_word`] does (the tests check that both find the same).
+fn surnames_by_search<'k>(
+    folded: &str,
+    known: &'k [(String, String, usize)],
+) -> Vec<SurnameHit<'k>> {
+    let first_end = known.iter().map(|k| k.2).min().unwrap_or(0);
+    let mut hits: Vec<SurnameHit<'k>> = Vec::new();
+    for (surname, key, end) in known {
+        let finder = memchr::memmem::Finder::new(surname.as_bytes());
+        let mut from = first_end;
+        while let Some(i) = finder.find(&folded.as_bytes()[from..]) {
+            let (at, we) = (from + i, from + i + surname.len());
+            // Overlapping hits too: a hit inside a word must not hide one after it.
+            from = at + 1;
+            if !crate::chars::is_word_end(folded, we) {
+                continue;
+            }
+            let (clitic, ws) = if crate::chars::is_word_start(folded, at) {
+                ("", at)
+            } else {
+                match crate::chars::clitic_before(folded, at) {
+                    Some(run) => run,
+                    None => continue,
+                }
+            };
+            if *end <= ws {
+                hits.push((ws, at, we, clitic, key));
+            }
+        }
+    }
+    hits.sort_by_key(|h| (h.0, h.1));
+    hits.dedup_by_key(|h| h.0);
+    hits
+}
+
+/// [`surnames_by_search`] for many surnames (a whole corpus passed as one text): one pass over
+/// the word starts after the first full name.
+fn surnames_by_word<'k>(
+    folded: &str,
+    word_starts: &[u32],
+    known: &'k [(String, String, usize)],
+) -> Vec<SurnameHit<'k>> {
+    let first_end = known.iter().map(|k| k.2).min().unwrap_or(0);
+    let mut hits: Vec<SurnameHit<'k>> = Vec::new();
+    // One pass over the word starts after the first full name, with a bit filter on the
+    // first bytes of each surname (eight: four letters, as most surnames start with ال;
+    // six for the three-letter ones; shorter Latin ones are compared whole), then one hash
+    // lookup.
+    let head = |s: &[u8], n: usize| {
+        let mut h = [0u8; 8];
+        h[..n].copy_from_slice(s.get(..n)?);
+        Some(u64::from_le_bytes(h))
+    };
+    // About 64 bits per surname (a false positive costs a word_end and a hash lookup):
+    // 1,024 bits for a news article, up to 2^22 for a whole corpus passed as one text.
+    let bits = (known.len() * 64).next_power_of_two().clamp(1 << 10, 1 << 22);
+    let shift = 64 - bits.trailing_zeros();
+    let bit = |h: u64| (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
+    let (mut long, mut short) = (vec![0u64; bits / 64], vec![0u64; bits / 64]);
+    let mut tiny: Vec<&[u8]> = Vec::new();
+    for (surname, _, _) in known {
+        let (filter, n) = if surname.len() >= 8 { (&mut long, 8) } else { (&mut short, 6) };
+        match head(surname.as_bytes(), n) {
+            Some(h) => filter[bit(h) / 64] |= 1 << (bit(h) % 64),
+            None => tiny.push(surname.as_bytes()),
+        }
+    }
+    let any_short = short.iter().any(|&w| w != 0);
+    let test = |filter: &[u64], h: u64| filter[bit(h) / 64] & (1 << (bit(h) % 64)) != 0;
+    let maybe = |at: &[u8]| {
+        head(at, 8).is_some_and(|h| test(&long, h))
+            || (any_short && head(at, 6).is_some_and(|h| test(&short, h)))
+            || tiny.iter().any(|t| at.starts_with(t))
+    };
+    let by_surname: HashMap<&str, (&String, usize)> =
+        known.iter().map(|(s, key, end)| (s.as_str(), (key, *end))).collect();
+    let bytes = folded.as_bytes();
+    let from = word_starts.partition_point(|&w| (w as usize) < first_end);
+    for &ws in &word_starts[from..] {
+        let ws = ws as usize;
+        // After a proclitic only when the word starts with one of و ف ب ل ك.
+        let clitic_letter = proclitic_at(bytes, ws).is_some();
+        let skips: &[usize] = if clitic_letter { &[0, 2, 4] } else { &[0] };
+        for &skip in skips {
+            let at = ws + skip;
+            let Some(rest) = bytes.get(at..) else { break };
+            if !maybe(rest) {
+                continue;
+            }
+            let clitic = if skip == 0 {
+                ""
+            } else {
+                match crate::chars::clitic_before(folded, at) {
+                    Some((run, token)) if token == ws => run,
+                    _ => continue,
+                }
+            };
+            let we = word_end(folded, at);
+            let Some(&(key, _)) = by_surname.get(&folded[at..we]).filter(|(_, end)| *end <= ws)
+            else {
+                continue;
+            };
+            hits.push((ws, at, we, clitic, key));
+            break;
+        }
+    }
+    hits
 }
 
 /// Whether `word` (folded) is an ordinary word: a common word itself, or one once a proclitic
@@ -479,6 +552,78 @@ fn word_before(folded: &str, at: usize) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lone_surnames_as_words_and_after_proclitics() {
+        let folded =
+            fold("قال شيراك، ولشيراك الشيراك وشيراكي Lee وLee", &NormalizeOptions::default());
+        let known = vec![
+            ("شيراك".to_string(), "k1".to_string(), 0),
+            (fold("Lee", &NormalizeOptions::default()), "k2".to_string(), 0),
+        ];
+        let n = crate::normalize(&folded, &NormalizeOptions::default()).unwrap();
+        for hits in [
+            surnames_by_search(&folded, &known),
+            surnames_by_word(&folded, n.word_starts(), &known),
+        ] {
+            let found: Vec<(&str, &str, &str)> =
+                hits.iter().map(|h| (&folded[h.0..h.2], h.3, h.4.as_str())).collect();
+            assert_eq!(
+                found,
+                [
+                    ("شيراك", "", "k1"),
+                    ("ولشيراك", "ول", "k1"),
+                    ("lee", "", "k2"),
+                    ("وlee", "و", "k2")
+                ]
+            );
+        }
+    }
+
+    proptest! {
+        /// Both ways of finding lone surnames find the same ones: texts of surnames, their
+        /// look-alikes (longer words that start or end with one, proclitic runs before one)
+        /// and other words, with punctuation between.
+        #[test]
+        fn surname_search_equals_the_word_start_pass(
+            words in prop::collection::vec(0usize..14, 0..60),
+            seps in prop::collection::vec(0usize..4, 60),
+            ends in prop::collection::vec(0usize..200, 1..6),
+        ) {
+            let vocabulary = [
+                "شيراك", "وشيراك", "ولشيراك", "بشيراك", "شيراكي", "الشيراك", "كشيراكك",
+                "دوبوا", "فدوبوا", "دوبوادوبوا", "Lee", "وLee", "Leeds", "قال",
+            ];
+            let separators = [" ", "، ", " (", "\n"];
+            let mut text = String::new();
+            for (i, &w) in words.iter().enumerate() {
+                text.push_str(vocabulary[w]);
+                text.push_str(separators[seps[i]]);
+            }
+            let folded = fold(&text, &NormalizeOptions::default());
+            let n = crate::normalize(&folded, &NormalizeOptions::default()).unwrap();
+            prop_assert_eq!(n.text(), folded.as_str());
+            let surnames = ["شيراك", "دوبوا", "Lee", "كشيراكك", "الشيراك"];
+            let known: Vec<(String, String, usize)> = ends
+                .iter()
+                .enumerate()
+                .map(|(i, &e)| {
+                    let mut end = e.min(folded.len());
+                    while !folded.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    let surname = fold(surnames[i % surnames.len()], &NormalizeOptions::default());
+                    (surname, format!("key{i}"), end)
+                })
+                .collect();
+            let mut known_once = known.clone();
+            known_once.dedup_by(|a, b| a.0 == b.0);
+            let by_search = surnames_by_search(&folded, &known_once);
+            let by_word = surnames_by_word(&folded, n.word_starts(), &known_once);
+            prop_assert_eq!(by_search, by_word);
+        }
+    }
 
     #[test]
     fn embedded_rules_load() {
