@@ -417,7 +417,7 @@ fn prefixes(trie: &crawdad::Trie, text: &str, from: usize, found: &mut dyn FnMut
 /// that starts exactly at `from`. (Match states also carry patterns that only end there, via
 /// suffix links; their length tells them apart.)
 #[inline]
-fn walk<A: Automaton>(
+pub(crate) fn walk<A: Automaton>(
     aut: &A,
     start: aho_corasick::automaton::StateID,
     bytes: &[u8],

@@ -57,15 +57,17 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{dfa, Anchored, MatchKind, StartKind};
 use serde::Serialize;
 
 use crate::chars::{
-    clitic_before, is_quote, is_word_char, is_word_end, is_word_start, word_end, CLITIC_RUNS,
+    clitic_before, is_quote, is_word_char, is_word_end, proclitic_at, word_end, CLITIC_RUNS,
 };
 use crate::error::{Error, Result};
 use crate::extractor::Mention;
 use crate::gazetteer::{Entity, EntityKind, Source};
+use crate::matcher::walk;
 use crate::normalize::{fold, NormalizeOptions, Normalized};
 use crate::sentence::{sentence_index, sentences};
 
@@ -759,7 +761,12 @@ struct TriggerRef {
 struct Inner {
     rules: RuleSet,
     options: NormalizeOptions,
-    automaton: Option<AhoCorasick>,
+    /// The folded triggers, walked from word starts and from the ends of proclitic runs.
+    automaton: Option<dfa::DFA>,
+    /// The folded triggers: pattern `i` of the automaton is `surfaces[i]` (for the tests'
+    /// full search).
+    #[cfg(test)]
+    surfaces: Vec<String>,
     /// For each automaton pattern, the rules whose trigger it is.
     patterns: Vec<Vec<TriggerRef>>,
     /// Folded negation words, per rule.
@@ -839,10 +846,12 @@ impl RelationExtractor {
             None
         } else {
             Some(
-                // A few hundred short triggers: a DFA is small and scans fastest.
-                AhoCorasick::builder()
-                    .kind(Some(AhoCorasickKind::DFA))
+                // A few hundred short triggers: an anchored DFA is small, and walked only where
+                // a trigger may start (a word start, the end of a proclitic run) it reads a
+                // fraction of the sentence.
+                dfa::Builder::new()
                     .match_kind(MatchKind::Standard)
+                    .start_kind(StartKind::Anchored)
                     .build(&surfaces)
                     .map_err(Error::automaton)?,
             )
@@ -852,6 +861,8 @@ impl RelationExtractor {
                 rules,
                 options: options.clone(),
                 automaton,
+                #[cfg(test)]
+                surfaces,
                 patterns,
                 negation,
             }),
@@ -927,6 +938,37 @@ impl RelationExtractor {
         &self.inner.options
     }
 
+    /// Calls `found(start, end, pattern, clitic)` for every trigger of the automaton that
+    /// starts a word of `folded` (at `starts`) or follows a proclitic run that does (the run is
+    /// `clitic`, else "").
+    fn triggers(
+        &self,
+        folded: &str,
+        starts: &[usize],
+        found: &mut dyn FnMut(usize, usize, usize, &'static str),
+    ) {
+        let Some(aut) = &self.inner.automaton else { return };
+        let Ok(start) = aut.start_state(Anchored::Yes) else { return };
+        let bytes = folded.as_bytes();
+        for &ws in starts {
+            walk(aut, start, bytes, ws, &mut |p, e| found(ws, e, p as usize, ""));
+            // Every proclitic is one two-byte letter: the first tells whether there is a run.
+            if proclitic_at(bytes, ws).is_none() {
+                continue;
+            }
+            for after in [ws + 2, ws + 4] {
+                match clitic_before(folded, after) {
+                    Some((clitic, token)) if token == ws && after < bytes.len() => {
+                        walk(aut, start, bytes, after, &mut |p, e| {
+                            found(after, e, p as usize, clitic)
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
     fn extract_all<'e>(
         &self,
         text: &str,
@@ -987,22 +1029,24 @@ impl RelationExtractor {
         };
         let folded = &n.text()[f0..f1];
 
+        // Where the sentence's words start, in its own coordinates: from the fold's word starts
+        // (a word right at the sentence start counts whatever stands before the sentence).
+        let all = n.word_starts();
+        let (lo, hi) = (
+            all.partition_point(|&w| (w as usize) < f0),
+            all.partition_point(|&w| (w as usize) < f1),
+        );
+        let starts = &mut scratch.starts;
+        starts.clear();
+        if folded.chars().next().is_some_and(is_word_char) && all.get(lo) != Some(&(f0 as u32)) {
+            starts.push(0);
+        }
+        starts.extend(all[lo..hi].iter().map(|&w| w as usize - f0));
         let tokens = &mut scratch.tokens;
-        tokens.clear();
-        let mut start: Option<usize> = None;
-        let mut word = false;
-        for (p, c) in folded.char_indices().chain(std::iter::once((folded.len(), ' '))) {
-            if c.is_whitespace() {
-                if let Some(s) = start.take() {
-                    if word {
-                        tokens.push((s, p));
-                    }
-                }
-                word = false;
-            } else {
-                start.get_or_insert(p);
-                word |= is_word_char(c);
-            }
+        if inner.options.spaces {
+            space_tokens(folded, starts, tokens);
+        } else {
+            white_space_tokens(folded, tokens);
         }
         if tokens.is_empty() {
             return Ok(());
@@ -1036,38 +1080,29 @@ impl RelationExtractor {
 
         // Trigger occurrences, with their word boundaries checked, outside every mention.
         let mut occurrences: Vec<Occurrence> = Vec::new();
-        if let Some(ac) = &inner.automaton {
-            for m in ac.find_overlapping_iter(folded) {
-                let (s, e) = (m.start(), m.end());
-                let clitic = if is_word_start(folded, s) {
-                    Some("")
-                } else {
-                    clitic_before(folded, s).map(|c| c.0)
-                };
-                let Some(clitic) = clitic else { continue };
-                if items.iter().any(|it| it.fs < e && s < it.fe) {
-                    continue;
-                }
-                let conj = clitic.starts_with(['و', 'ف']);
-                for r in &inner.patterns[m.pattern().as_usize()] {
-                    let end = if r.prefix {
-                        word_end(folded, e)
-                    } else if is_word_end(folded, e) {
-                        e
-                    } else {
-                        continue;
-                    };
-                    occurrences.push(Occurrence {
-                        rule: r.rule as usize,
-                        conj,
-                        fs: s,
-                        fe: end,
-                        t0: token_of(s),
-                        t1: token_of(end - 1),
-                    });
-                }
+        self.triggers(folded, starts, &mut |s, e, pattern, clitic| {
+            if items.iter().any(|it| it.fs < e && s < it.fe) {
+                return;
             }
-        }
+            let conj = clitic.starts_with(['و', 'ف']);
+            for r in &inner.patterns[pattern] {
+                let end = if r.prefix {
+                    word_end(folded, e)
+                } else if is_word_end(folded, e) {
+                    e
+                } else {
+                    continue;
+                };
+                occurrences.push(Occurrence {
+                    rule: r.rule as usize,
+                    conj,
+                    fs: s,
+                    fe: end,
+                    t0: token_of(s),
+                    t1: token_of(end - 1),
+                });
+            }
+        });
         occurrences.sort_by_key(|o| (o.rule, o.fs, std::cmp::Reverse(o.fe)));
         occurrences.dedup_by_key(|o| (o.rule, o.fs, o.fe));
 
@@ -1324,6 +1359,47 @@ impl RelationExtractor {
 struct Scratch {
     normalized: Normalized,
     tokens: Vec<(usize, usize)>,
+    /// The word starts of the current sentence, in its coordinates.
+    starts: Vec<usize>,
+}
+
+/// The tokens of a folded sentence whose white space is all single spaces (the fold turns every
+/// white space run into one): the runs between spaces that hold a word character, which is
+/// where a word starts (`starts`, sorted).
+fn space_tokens(folded: &str, starts: &[usize], tokens: &mut Vec<(usize, usize)>) {
+    tokens.clear();
+    let mut next = starts.iter().copied().peekable();
+    let mut from = 0;
+    let ends = memchr::memchr_iter(b' ', folded.as_bytes()).chain(std::iter::once(folded.len()));
+    for end in ends {
+        if end > from {
+            while next.next_if(|&w| w < from).is_some() {}
+            if next.peek().is_some_and(|&w| w < end) {
+                tokens.push((from, end));
+            }
+        }
+        from = end + 1;
+    }
+}
+
+/// The tokens of a folded sentence: runs between white space that hold a word character.
+fn white_space_tokens(folded: &str, tokens: &mut Vec<(usize, usize)>) {
+    tokens.clear();
+    let mut start: Option<usize> = None;
+    let mut word = false;
+    for (p, c) in folded.char_indices().chain(std::iter::once((folded.len(), ' '))) {
+        if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                if word {
+                    tokens.push((s, p));
+                }
+            }
+            word = false;
+        } else {
+            start.get_or_insert(p);
+            word |= is_word_char(c);
+        }
+    }
 }
 
 /// A mention of the current sentence, in folded coordinates.
@@ -1441,6 +1517,62 @@ fn negated(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chars::is_word_start;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Trigger walks from word starts and proclitic-run ends find exactly the triggers an
+        /// overlapping search over every position finds at those positions; the tokens cut at
+        /// spaces are the tokens cut at white space.
+        #[test]
+        fn trigger_walks_and_space_tokens_equal_the_full_search(
+            words in prop::collection::vec((0usize..400, 0usize..8, 0usize..8), 0..40),
+        ) {
+            let rx = RelationExtractor::embedded().unwrap();
+            let inner = &*rx.inner;
+            let clitics = ["", "و", "ف", "ب", "ل", "وب", "ولل", "ال"];
+            let separators = [" ", "، ", " (", "«", "-", "", " - ", " ، "];
+            let fillers = ["قال", "إن", "الرئيس", "محمد", "2015", "abc"];
+            let mut text = String::new();
+            for &(w, c, sep) in &words {
+                text.push_str(clitics[c]);
+                match inner.surfaces.get(w) {
+                    Some(trigger) => text.push_str(trigger),
+                    None => text.push_str(fillers[w % fillers.len()]),
+                }
+                text.push_str(separators[sep]);
+            }
+            let folded = fold(text.trim(), &inner.options);
+            let starts: Vec<usize> = (0..folded.len())
+                .filter(|&p| folded.is_char_boundary(p) && is_word_start(&folded, p))
+                .filter(|&p| folded[p..].chars().next().is_some_and(is_word_char))
+                .collect();
+            let mut walked = Vec::new();
+            rx.triggers(&folded, &starts, &mut |s, e, p, c| walked.push((s, e, p, c)));
+            let mut searched = Vec::new();
+            for s in (0..folded.len()).filter(|&p| folded.is_char_boundary(p)) {
+                let clitic = if is_word_start(&folded, s) {
+                    Some("")
+                } else {
+                    clitic_before(&folded, s).map(|c| c.0)
+                };
+                let Some(clitic) = clitic else { continue };
+                for (p, surface) in inner.surfaces.iter().enumerate() {
+                    if folded[s..].starts_with(surface.as_str()) {
+                        searched.push((s, s + surface.len(), p, clitic));
+                    }
+                }
+            }
+            walked.sort_unstable();
+            searched.sort_unstable();
+            prop_assert_eq!(walked, searched);
+
+            let (mut by_space, mut by_white) = (Vec::new(), Vec::new());
+            space_tokens(&folded, &starts, &mut by_space);
+            white_space_tokens(&folded, &mut by_white);
+            prop_assert_eq!(by_space, by_white);
+        }
+    }
 
     #[test]
     fn public_types_are_send_sync() {
