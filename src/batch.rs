@@ -780,8 +780,24 @@ fn tag_one(
     id: &Value,
     text: &str,
 ) -> std::result::Result<Rendered, String> {
-    let mut folded = Normalized::default();
-    let mentions = extractor.extract_into(text, &mut folded).map_err(|e| e.to_string())?;
+    // The fold buffer is the thread's, reused from record to record.
+    thread_local! {
+        static FOLDED: std::cell::RefCell<Normalized> = std::cell::RefCell::default();
+    }
+    FOLDED.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut folded) => tag_folded(extractor, options, id, text, &mut folded),
+        Err(_) => tag_folded(extractor, options, id, text, &mut Normalized::default()),
+    })
+}
+
+fn tag_folded(
+    extractor: &Extractor,
+    options: &TagOptions,
+    id: &Value,
+    text: &str,
+    folded: &mut Normalized,
+) -> std::result::Result<Rendered, String> {
+    let mentions = extractor.extract_into(text, folded).map_err(|e| e.to_string())?;
     let kinds = count_kinds(&mentions);
     // Split once: the JSONL records and the relations both need the sentences.
     let spans = match (&options.relations, options.format) {
@@ -792,7 +808,7 @@ fn tag_one(
         Some(rx) if options.format != Format::Conll => {
             // The relations cut their sentences from the extractor's fold when both fold alike.
             let found = if rx.normalize_options() == extractor.normalize_options() {
-                rx.extract_folded(text, &spans, &folded, &mentions)
+                rx.extract_folded(text, &spans, folded, &mentions)
             } else {
                 rx.extract_in(text, &spans, &mentions)
             };
