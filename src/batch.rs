@@ -373,7 +373,11 @@ impl<W: Write + Send> LineWriter<W> {
     /// # Errors
     /// Fails when the underlying writer fails.
     pub fn write_lines(&mut self, text: &[u8]) -> io::Result<()> {
-        for line in text.split_inclusive(|&b| b == b'\n') {
+        let mut from = 0;
+        while from < text.len() {
+            let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |i| from + i + 1);
+            let line = &text[from..end];
+            from = end;
             if self.pending.len() + line.len() > PIPE_BUF {
                 self.flush_pending()?;
             }
@@ -623,7 +627,7 @@ fn read_line_bounded<R: BufRead>(
         if chunk.is_empty() {
             return Ok(total);
         }
-        let (take, done) = match chunk.iter().position(|&b| b == b'\n') {
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (i + 1, true),
             None => (chunk.len(), false),
         };
