@@ -34,11 +34,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::extractor::{Extractor, Mention, MentionRecord};
+use crate::extractor::{Extractor, Mention};
 use crate::format;
 use crate::normalize::Normalized;
 use crate::relation::{brat_relations, RelationExtractor, RelationRecord};
-use crate::sentence::{sentence_index, sentences};
+use crate::sentence::sentences;
 
 /// Output formats of [`tag_inputs`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -688,14 +688,6 @@ fn write_batches(
 }
 
 #[derive(Serialize)]
-struct DocRecord<'a> {
-    id: &'a Value,
-    entities: Vec<MentionRecord<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    relations: Option<Vec<RelationRecord<'a>>>,
-}
-
-#[derive(Serialize)]
 struct ErrorRecord<'a> {
     file: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -822,18 +814,10 @@ fn tag_folded(
     };
     let output = match options.format {
         Format::Jsonl => {
-            let entities = mentions
-                .iter()
-                .map(|m| {
-                    let mut record = m.to_record(text);
-                    record.sentence = Some(sentence_index(&spans, m.start));
-                    record
-                })
-                .collect();
-            let relations =
+            let relations: Option<Vec<RelationRecord<'_>>> =
                 relations.as_ref().map(|rs| rs.iter().map(|r| r.to_record(text)).collect());
-            let record = DocRecord { id, entities, relations };
-            Output::Jsonl(serde_json::to_string(&record).map_err(|e| e.to_string())?)
+            let line = format::jsonl_line(id, text, &mentions, &spans, relations.as_ref());
+            Output::Jsonl(line.map_err(|e| e.to_string())?)
         }
         Format::Brat => {
             let mut ann = format::brat_ann(text, &mentions);

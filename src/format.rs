@@ -1,4 +1,4 @@
-//! Output formats besides JSONL: brat standoff and CoNLL.
+//! Output formats: the JSONL line of a document, brat standoff and CoNLL.
 //!
 //! - **brat**: per document, `<id>.txt` (the text as is) and `<id>.ann` with one `T` line per
 //!   mention (`T1<TAB>GPE 12 18<TAB>موسكو`, code-point offsets as brat expects; a mention that
@@ -15,9 +15,146 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
+use serde::Serialize;
+
 use crate::batch::{LineWriter, Output, Sink};
 use crate::chars::is_word_char;
 use crate::extractor::Mention;
+use crate::sentence::sentence_index;
+
+/// The JSONL line of a document (without the line end): `{"id", "entities", "relations"}`, the
+/// entities as [`Mention::to_record`] with their sentence index. The bytes are exactly those of
+/// serde_json serializing the records (a test compares them), written directly: the entity
+/// records are most of `alam tag`'s output, and serde_json escapes every field name and value
+/// byte by byte.
+///
+/// # Errors
+/// Fails when the id or the relations cannot be serialized (they can always be).
+pub(crate) fn jsonl_line(
+    id: &serde_json::Value,
+    text: &str,
+    mentions: &[Mention<'_>],
+    spans: &[std::ops::Range<usize>],
+    relations: Option<&impl Serialize>,
+) -> serde_json::Result<String> {
+    let mut out = String::with_capacity(64 + 320 * mentions.len());
+    out.push_str("{\"id\":");
+    out.push_str(&serde_json::to_string(id)?);
+    out.push_str(",\"entities\":[");
+    let mut numbers = itoa::Buffer::new();
+    for (i, m) in mentions.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let entity = &*m.entity;
+        let guessed = entity.is_guessed();
+        let mut number = |out: &mut String, key: &str, n: usize| {
+            out.push_str(key);
+            out.push_str(numbers.format(n));
+        };
+        number(&mut out, "{\"start\":", m.start);
+        number(&mut out, ",\"end\":", m.end);
+        number(&mut out, ",\"char_start\":", m.char_start);
+        number(&mut out, ",\"char_end\":", m.char_end);
+        out.push_str(",\"text\":");
+        json_str(&mut out, m.text(text));
+        out.push_str(",\"type\":\"");
+        out.push_str(entity.kind().as_str());
+        out.push_str("\",\"entity\":");
+        json_str(&mut out, entity.id());
+        out.push_str(",\"name\":");
+        json_str(&mut out, entity.name_ar());
+        for (key, value) in [
+            (",\"name_en\":", entity.name_en()),
+            (",\"qid\":", entity.qid()),
+            (",\"parent\":", entity.parent()),
+        ] {
+            out.push_str(key);
+            match value {
+                Some(v) => json_str(&mut out, v),
+                None => out.push_str("null"),
+            }
+        }
+        out.push_str(",\"clitic\":");
+        json_str(&mut out, m.clitic);
+        out.push_str(",\"alias\":");
+        json_str(&mut out, if guessed { m.text(text) } else { m.alias });
+        out.push_str(",\"alternatives\":[");
+        for (k, alternative) in m.alternatives.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            json_str(&mut out, alternative.id());
+        }
+        number(&mut out, "],\"sentence\":", sentence_index(spans, m.start));
+        if guessed {
+            out.push_str(",\"guessed\":true");
+        }
+        out.push('}');
+    }
+    out.push(']');
+    if let Some(relations) = relations {
+        out.push_str(",\"relations\":");
+        out.push_str(&serde_json::to_string(relations)?);
+    }
+    out.push('}');
+    Ok(out)
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it: `"` and `\\`, the control
+/// characters as `\n`, `\t`... or `\u00XX`, everything else as it is. Eight bytes at a time
+/// while none needs escaping.
+fn json_str(out: &mut String, s: &str) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Whether a word may hold a byte below 0x20, a quote or a backslash: never wrong when it
+    // does (the borrows of the subtractions only add false alarms, which the loop below sorts
+    // out); bytes >= 0x80 are none of these.
+    let special = |w: u64| {
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+        ((w & !HIGHS).wrapping_sub(ONES * 0x20) & !w & HIGHS)
+            | zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            != 0
+    };
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut clean = 0;
+    while let Some(chunk) = bytes.get(clean..clean + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        if special(word) {
+            break;
+        }
+        clean += 8;
+    }
+    // Every escaped byte is ASCII, so the cuts fall on character boundaries.
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0C => "\\f",
+            0x00..=0x1F => "",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xF)]));
+        } else {
+            out.push_str(escaped);
+        }
+        from = i + 1;
+    }
+    out.push_str(&s[from..]);
+    out.push('"');
+}
 
 /// The brat `.ann` content for a document.
 pub(crate) fn brat_ann(text: &str, mentions: &[Mention<'_>]) -> String {
@@ -205,5 +342,98 @@ impl<W: io::Write + Send> Sink for ConllSink<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extractor::MentionRecord;
+    use crate::relation::{RelationExtractor, RelationRecord};
+    use crate::{sentences, Extractor, Gazetteer};
+    use proptest::prelude::*;
+
+    /// The line as serde_json writes the records: what [`jsonl_line`] must equal.
+    #[derive(Serialize)]
+    struct DocRecord<'a> {
+        id: &'a serde_json::Value,
+        entities: Vec<MentionRecord<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        relations: Option<Vec<RelationRecord<'a>>>,
+    }
+
+    fn extractors() -> &'static (Extractor, RelationExtractor) {
+        static BOTH: std::sync::OnceLock<(Extractor, RelationExtractor)> =
+            std::sync::OnceLock::new();
+        BOTH.get_or_init(|| {
+            let extractor = Extractor::new(Gazetteer::embedded().unwrap()).unwrap();
+            (extractor, RelationExtractor::embedded().unwrap())
+        })
+    }
+
+    fn strings() -> impl Strategy<Value = String> {
+        let special = prop::sample::select(vec![
+            '"', '\\', '\n', '\r', '\t', '\u{8}', '\u{c}', '\u{0}', '\u{1}', '\u{1f}', '\u{7f}',
+            '/', 'ا', '€', '😀', ' ', 'a',
+        ]);
+        prop::collection::vec(prop_oneof![any::<char>(), special], 0..40)
+            .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn strings_are_escaped_as_serde_json_escapes_them(s in strings()) {
+            let mut out = String::new();
+            json_str(&mut out, &s);
+            prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
+
+        /// Texts of news sentences, guessed names and odd characters, with or without
+        /// relations: the line is the one serde_json writes.
+        #[test]
+        fn lines_are_the_serde_json_records(
+            parts in prop::collection::vec((0usize..9, strings()), 0..12),
+            id in prop_oneof![
+                Just(serde_json::json!("doc \"1\"")),
+                Just(serde_json::json!(7)),
+                Just(serde_json::json!(null))
+            ],
+            with_relations in any::<bool>(),
+        ) {
+            let pieces = [
+                "التقى الرئيس الروسي فلاديمير بوتين بنظيره الفرنسي في موسكو. ",
+                "وصل جاك دوبوا إلى باماكو، وقال دوبوا إن اللقاء كان مثمرا.\n",
+                "قوات فاغنر في مالي و\"الفيلق الأفريقي\" التابع لوزارة الدفاع الروسية. ",
+                "زار وزير الخارجية الروسي سيرغي لافروف الجزائر وللجزائر ",
+                "بـ\"الفيلق الأفريقي\" ",
+                "\t\u{1}«دوبوا» ",
+                "الأمم المتحدة وأفريقيا وإفريقيا ",
+                "",
+                "\"",
+            ];
+            let mut text = String::new();
+            for (k, s) in &parts {
+                text.push_str(pieces[*k]);
+                text.push_str(s);
+            }
+            let (extractor, rx) = extractors();
+            let mentions = extractor.extract(&text).unwrap();
+            let spans = sentences(&text);
+            let relations = with_relations.then(|| rx.extract_in(&text, &spans, &mentions).unwrap());
+            let records: Option<Vec<RelationRecord<'_>>> =
+                relations.as_ref().map(|rs| rs.iter().map(|r| r.to_record(&text)).collect());
+            let line = jsonl_line(&id, &text, &mentions, &spans, records.as_ref()).unwrap();
+            let entities = mentions
+                .iter()
+                .map(|m| {
+                    let mut record = m.to_record(&text);
+                    record.sentence = Some(sentence_index(&spans, m.start));
+                    record
+                })
+                .collect();
+            let expected = serde_json::to_string(&DocRecord { id: &id, entities, relations: records.clone() })
+                .unwrap();
+            prop_assert_eq!(line, expected);
+        }
     }
 }
