@@ -400,7 +400,12 @@ fn word_starts(text: &str) -> Vec<u32> {
 /// Walks the trie from `from` and calls `found(pattern, end)` for every name that starts exactly
 /// at `from`, with `end` in bytes.
 #[inline]
-fn prefixes(trie: &crawdad::Trie, text: &str, from: usize, found: &mut dyn FnMut(u32, usize)) {
+pub(crate) fn prefixes(
+    trie: &crawdad::Trie,
+    text: &str,
+    from: usize,
+    found: &mut dyn FnMut(u32, usize),
+) {
     // The search reports a name right after reading its last character, so the byte offset
     // after the last character read is its end.
     let end = std::cell::Cell::new(from);
@@ -417,7 +422,7 @@ fn prefixes(trie: &crawdad::Trie, text: &str, from: usize, found: &mut dyn FnMut
 /// that starts exactly at `from`. (Match states also carry patterns that only end there, via
 /// suffix links; their length tells them apart.)
 #[inline]
-pub(crate) fn walk<A: Automaton>(
+fn walk<A: Automaton>(
     aut: &A,
     start: aho_corasick::automaton::StateID,
     bytes: &[u8],

@@ -57,8 +57,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use aho_corasick::automaton::Automaton;
-use aho_corasick::{dfa, Anchored, MatchKind, StartKind};
 use serde::Serialize;
 
 use crate::chars::{
@@ -67,7 +65,7 @@ use crate::chars::{
 use crate::error::{Error, Result};
 use crate::extractor::Mention;
 use crate::gazetteer::{Entity, EntityKind, Source};
-use crate::matcher::walk;
+use crate::matcher::prefixes;
 use crate::normalize::{fold, NormalizeOptions, Normalized};
 use crate::sentence::{sentence_index, sentences};
 
@@ -757,12 +755,22 @@ struct TriggerRef {
     prefix: bool,
 }
 
+/// The trigger trie (crawdad's trie has no `Debug`).
+struct Triggers(crawdad::Trie);
+
+impl std::fmt::Debug for Triggers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Triggers({} trie nodes)", self.0.num_elems())
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     rules: RuleSet,
     options: NormalizeOptions,
-    /// The folded triggers, walked from word starts and from the ends of proclitic runs.
-    automaton: Option<dfa::DFA>,
+    /// The folded triggers (value: pattern index), walked from word starts and from the ends of
+    /// proclitic runs.
+    automaton: Option<Triggers>,
     /// The folded triggers: pattern `i` of the automaton is `surfaces[i]` (for the tests'
     /// full search).
     #[cfg(test)]
@@ -845,16 +853,13 @@ impl RelationExtractor {
         let automaton = if surfaces.is_empty() {
             None
         } else {
-            Some(
-                // A few hundred short triggers: an anchored DFA is small, and walked only where
-                // a trigger may start (a word start, the end of a proclitic run) it reads a
-                // fraction of the sentence.
-                dfa::Builder::new()
-                    .match_kind(MatchKind::Standard)
-                    .start_kind(StartKind::Anchored)
-                    .build(&surfaces)
-                    .map_err(Error::automaton)?,
-            )
+            // A character-wise trie like the name matcher's, walked only where a trigger may
+            // start (a word start, the end of a proclitic run): a fraction of the sentence, and
+            // a few kilobytes where a DFA of the same triggers took most of a megabyte.
+            let mut records: Vec<(&str, u32)> =
+                surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+            records.sort_unstable();
+            Some(Triggers(crawdad::Trie::from_records(records).map_err(Error::trie)?))
         };
         Ok(RelationExtractor {
             inner: Arc::new(Inner {
@@ -947,11 +952,10 @@ impl RelationExtractor {
         starts: &[usize],
         found: &mut dyn FnMut(usize, usize, usize, &'static str),
     ) {
-        let Some(aut) = &self.inner.automaton else { return };
-        let Ok(start) = aut.start_state(Anchored::Yes) else { return };
+        let Some(Triggers(trie)) = &self.inner.automaton else { return };
         let bytes = folded.as_bytes();
         for &ws in starts {
-            walk(aut, start, bytes, ws, &mut |p, e| found(ws, e, p as usize, ""));
+            prefixes(trie, folded, ws, &mut |p, e| found(ws, e, p as usize, ""));
             // Every proclitic is one two-byte letter: the first tells whether there is a run.
             if proclitic_at(bytes, ws).is_none() {
                 continue;
@@ -959,7 +963,7 @@ impl RelationExtractor {
             for after in [ws + 2, ws + 4] {
                 match clitic_before(folded, after) {
                     Some((clitic, token)) if token == ws && after < bytes.len() => {
-                        walk(aut, start, bytes, after, &mut |p, e| {
+                        prefixes(trie, folded, after, &mut |p, e| {
                             found(after, e, p as usize, clitic)
                         })
                     }
