@@ -193,6 +193,8 @@ pub(crate) struct FoldTable {
     /// UTF-8 bytes as a big-endian `u16` minus [`TWO_BASE`] (lead bytes 0xC2..0xDF); the slots
     /// of impossible second bytes stop.
     fast_two: [u32; TWO_LEN],
+    /// The classes of the fast entries, for [`avx2::block`].
+    sets: BlockSets,
 }
 
 /// The first two-byte UTF-8 sequence (lead byte 0xC2), as a big-endian `u16`: the index base of
@@ -285,11 +287,59 @@ impl FoldTable {
             fast_two[(usize::from(bytes[0]) << 8 | usize::from(bytes[1])) - TWO_BASE] =
                 fast_entry(act(c), &bytes);
         }
-        FoldTable { options: options.clone(), ascii, arabic, fast_ascii, fast_two }
+        let sets = BlockSets::new(&fast_ascii, &fast_two);
+        FoldTable { options: options.clone(), ascii, arabic, fast_ascii, fast_two, sets }
     }
 
     pub(crate) fn options(&self) -> &NormalizeOptions {
         &self.options
+    }
+}
+
+/// The classes of the characters that [`avx2::block`] folds, as bit sets over a "block index"
+/// from 0 to 511: ASCII bytes at 0..128, U+0080..U+00BF (lead byte 0xC2, the
+/// guillemets of news text among them) at 128..192, the Arabic block U+0600..U+06FF (lead bytes
+/// 0xD8..0xDB) at 256..512. An index `u` splits into a row `u >> 4` (0..32) and a column
+/// `u & 15`; bit `k` of byte `column` of table `t` is row `8 * t + k`, so that a byte shuffle
+/// (`PSHUFB`) by the columns looks up 32 characters in one instruction per table. Each table is
+/// stored twice, for the two 128-bit lanes of an AVX2 register.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+struct BlockSets {
+    /// Folds to a word character.
+    word: [[u8; 32]; 4],
+    /// Needs more than a copy: folds to other bytes, folds shorter, or is not cached
+    /// ([`CHANGED`], [`SHRINK`], [`EXIT`]).
+    special: [[u8; 32]; 4],
+    /// White space ([`SPACE`]): rows 0..8, ASCII, the only white space that keeps its length.
+    space: [u8; 32],
+}
+
+impl BlockSets {
+    fn new(fast_ascii: &[u32; 128], fast_two: &[u32; TWO_LEN]) -> BlockSets {
+        let two = |lead: usize, second: usize| fast_two[(lead << 8 | second) - TWO_BASE];
+        let mut sets = BlockSets { word: [[0; 32]; 4], special: [[0; 32]; 4], space: [0; 32] };
+        let ascii = fast_ascii.iter().copied().enumerate();
+        let latin = (0..64).map(|x| (128 + x, two(0xC2, 0x80 | x)));
+        let arabic = (0..256).map(|x| (256 + x, two(0xD8 | x >> 6, 0x80 | (x & 0x3F))));
+        for (u, entry) in ascii.chain(latin).chain(arabic) {
+            let (table, bit, column) = (u >> 7, 1u8 << (u >> 4 & 7), u & 15);
+            let add = |tables: &mut [[u8; 32]; 4]| {
+                tables[table][column] |= bit;
+                tables[table][column + 16] |= bit;
+            };
+            if entry & (NONWORD | EXIT) == 0 {
+                add(&mut sets.word);
+            }
+            if entry & (CHANGED | SHRINK | EXIT) != 0 {
+                add(&mut sets.special);
+            }
+            if entry & SPACE != 0 && u < 128 {
+                sets.space[column] |= bit;
+                sets.space[column + 16] |= bit;
+            }
+        }
+        sets
     }
 }
 
@@ -423,6 +473,12 @@ struct ScanState {
 /// written one by one, a text with a mark here and there mostly folded in place.
 const REALIGN: u32 = 4;
 
+/// When [`avx2::block`] stops within this many bytes of where it stopped before, the text has
+/// marks on many letters: [`scan`] takes whole windows, one by one where it must, until one
+/// window keeps its length; restarting a block at every mark would cost more. Otherwise
+/// `block` skips a removed character itself, and `scan` hands back right after any other.
+const DENSE: usize = 64;
+
 /// The fast loop over one window of cached characters (ASCII, U+0080..U+07FF) at original
 /// offset `at` and folded offset `here`: `dst` holds a copy of `src`. Characters that keep their
 /// length are folded in place, with no anchor due. One that folds shorter (or is removed)
@@ -430,10 +486,12 @@ const REALIGN: u32 = 4;
 /// written one by one, the first with an anchor as in [`run_reference`], until [`REALIGN`] in a
 /// row kept their length; then the rest of `src` is copied again, behind, and folded in place.
 /// Returns how many bytes of `src` were taken (at least [`LIMIT`], or less where it met an
-/// uncached character or [`PAD`]) and how many of `dst` hold the folded text.
+/// uncached character or [`PAD`]) and how many of `dst` hold the folded text. With `HAND_BACK`
+/// it returns instead of realigning, after the first character that keeps its length, for
+/// [`avx2::block`] to go on from there.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn scan<const MAP: bool>(
+fn scan<const MAP: bool, const HAND_BACK: bool>(
     src: &[u8; WINDOW],
     dst: &mut [u8; WINDOW],
     table: &FoldTable,
@@ -581,6 +639,9 @@ fn scan<const MAP: bool>(
                 kept = 0;
             } else {
                 kept += 1;
+                if HAND_BACK && kept == 1 {
+                    break 'window;
+                }
                 if kept == REALIGN {
                     dst[j - shift..WINDOW - shift].copy_from_slice(&src[j..]);
                     continue 'window;
@@ -590,6 +651,29 @@ fn scan<const MAP: bool>(
     }
     *state = ScanState { prev_word, last_space, pending };
     (j, j - shift)
+}
+
+/// [`scan`] out of line, for the AVX2 pass: inlined there, it shares the registers with the
+/// vector code and runs slower (measured: 15% on fully vocalized text). `hand_back` is
+/// `HAND_BACK`.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn scan_apart<const MAP: bool>(
+    src: &[u8; WINDOW],
+    dst: &mut [u8; WINDOW],
+    table: &FoldTable,
+    at: u32,
+    here: u32,
+    anchors: &mut Vec<(u32, u32)>,
+    starts: &mut Vec<u32>,
+    state: &mut ScanState,
+    hand_back: bool,
+) -> (usize, usize) {
+    if hand_back {
+        scan::<MAP, true>(src, dst, table, at, here, anchors, starts, state)
+    } else {
+        scan::<MAP, false>(src, dst, table, at, here, anchors, starts, state)
+    }
 }
 
 /// [`scan`] over the end of a text, shorter than a window: padded, and folded apart so that `out`
@@ -608,20 +692,365 @@ fn scan_end<const MAP: bool>(
     let mut src = [PAD; WINDOW];
     src[..rest.len()].copy_from_slice(rest);
     let mut dst = src;
-    let (j, p) = scan::<MAP>(&src, &mut dst, table, at, out.len() as u32, anchors, starts, state);
+    let (j, p) =
+        scan::<MAP, false>(&src, &mut dst, table, at, out.len() as u32, anchors, starts, state);
     out.extend_from_slice(&dst[..p]);
     j
 }
 
-/// The one pass shared by [`normalize`] and [`fold`]: windows of cached characters (ASCII and
-/// the two-byte U+0080..U+07FF, most of a text) by [`scan`], each other character as in
-/// [`run_reference`], which the tests compare this with. Only whole characters are written, so `out` stays UTF-8.
+/// The vector fast path of [`run`], for x86-64 processors with AVX2 (checked at run time).
+///
+/// [`block`](avx2::block) folds a window of 64 bytes at once: it classifies every byte with
+/// vector instructions ([`BlockSets`]), finds the word starts with bit operations on 64-bit
+/// masks, and fixes up only the characters that fold to other bytes of the same length (أ → ا,
+/// ة → ه...: two or three per window of news), one by one from their mask. Per character, the
+/// scalar [`scan`] branches on every word end and every changed letter, which no predictor
+/// learns in real text; here the branches are per window. A block stops at the first character
+/// it cannot fold in place: it skips one that is removed (a haraka, a tatweel, white space after
+/// white space) and leaves the others (shorter, not cached, or outside ASCII, U+0080..U+00BF and
+/// the Arabic block) to `scan`.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{
+        BlockSets, FoldTable, ScanState, CHANGED, EXIT, SHRINK, SHRINK_SHIFT, TWO_BASE, WINDOW,
+    };
+
+    /// Proof that the processor has AVX2 and POPCNT (every AVX2 processor has it): the only way
+    /// to call [`block`].
+    #[derive(Clone, Copy)]
+    pub(super) struct Avx2(());
+
+    impl Avx2 {
+        pub(super) fn detect() -> Option<Avx2> {
+            (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("popcnt"))
+                .then_some(Avx2(()))
+        }
+    }
+
+    /// The classes of 32 bytes, one bit per byte.
+    struct Classes {
+        /// Not ASCII.
+        high: u32,
+        /// A lead byte of the Arabic block (0xD8..0xDB).
+        arabic: u32,
+        /// The lead byte 0xC2 (U+0080..U+00BF).
+        latin: u32,
+        /// A continuation byte (0x80..0xBF).
+        cont: u32,
+        /// The character starting here folds to a word character (valid at ASCII bytes and the
+        /// lead bytes above).
+        word: u32,
+        /// The character starting here is special (see [`BlockSets::special`]).
+        special: u32,
+        /// White space (valid at ASCII bytes).
+        space: u32,
+    }
+
+    /// 32 times `b`.
+    ///
+    /// # Safety
+    /// AVX2 and POPCNT.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn splat(b: u8) -> __m256i {
+        _mm256_set1_epi8(b as i8)
+    }
+
+    /// Loads 32 bytes.
+    ///
+    /// # Safety
+    /// AVX2 and POPCNT (the bounds are checked).
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn load(bytes: &[u8], at: usize) -> __m256i {
+        let chunk: &[u8; 32] = bytes[at..at + 32].try_into().expect("32 bytes");
+        _mm256_loadu_si256(chunk.as_ptr().cast())
+    }
+
+    /// The byte of `tables` (as [`BlockSets`] lays them out) at row `row` and column `column`,
+    /// with the row's bit `bit` (`1 << (row & 7)`): that bit set when the character is in the
+    /// class.
+    ///
+    /// # Safety
+    /// AVX2 and POPCNT.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn member(tables: &[[u8; 32]; 4], row: __m256i, column: __m256i, bit: __m256i) -> u32 {
+        let (t0, t1) = (load(&tables[0], 0), load(&tables[1], 0));
+        let (t2, t3) = (load(&tables[2], 0), load(&tables[3], 0));
+        // The top bit of each byte after a 16-bit shift is bit 3 (by 4) or bit 4 (by 3) of the
+        // byte: which of the four tables.
+        let (by8, by16) = (_mm256_slli_epi16(row, 4), _mm256_slli_epi16(row, 3));
+        let low = _mm256_blendv_epi8(
+            _mm256_shuffle_epi8(t0, column),
+            _mm256_shuffle_epi8(t1, column),
+            by8,
+        );
+        let high = _mm256_blendv_epi8(
+            _mm256_shuffle_epi8(t2, column),
+            _mm256_shuffle_epi8(t3, column),
+            by8,
+        );
+        let byte = _mm256_blendv_epi8(low, high, by16);
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(byte, bit), bit)) as u32
+    }
+
+    /// The classes of the 32 bytes of `bytes` at `at`, `bytes[at + 32]` included as the second
+    /// byte of a character that starts at the last.
+    ///
+    /// # Safety
+    /// AVX2 and POPCNT (the bounds are checked).
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn classify(bytes: &[u8], at: usize, sets: &BlockSets) -> Classes {
+        let v = load(bytes, at);
+        // The next byte of each: the second byte of a two-byte character.
+        let next = load(bytes, at + 1);
+        let arabic = _mm256_cmpeq_epi8(_mm256_and_si256(v, splat(0xFC)), splat(0xD8));
+        // The byte of the character's index that holds the column: the ASCII byte itself, the
+        // second byte of a two-byte character (0x80..0xBF: its top nibble is 8..11).
+        let key = _mm256_blendv_epi8(v, next, v);
+        let column = _mm256_and_si256(key, splat(0x0F));
+        // Rows: ASCII 0..8, 0xC2 8..12, Arabic 16 + 4 * (lead & 3) + 0..4.
+        let arabic_rows =
+            _mm256_add_epi8(splat(8), _mm256_slli_epi16(_mm256_and_si256(v, splat(3)), 2));
+        let row = _mm256_add_epi8(
+            _mm256_and_si256(_mm256_srli_epi16(key, 4), splat(0x0F)),
+            _mm256_and_si256(arabic, arabic_rows),
+        );
+        // 1 << (row & 7): a shuffle uses the low four bits of each index (row < 32).
+        let bit = _mm256_setr_epi8(
+            1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64,
+            -128, 1, 2, 4, 8, 16, 32, 64, -128,
+        );
+        let bit = _mm256_shuffle_epi8(bit, row);
+        let space = _mm256_shuffle_epi8(load(&sets.space, 0), column);
+        Classes {
+            high: _mm256_movemask_epi8(v) as u32,
+            arabic: _mm256_movemask_epi8(arabic) as u32,
+            latin: _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, splat(0xC2))) as u32,
+            // 0x80..0xBF are the signed bytes below -64.
+            cont: _mm256_movemask_epi8(_mm256_cmpgt_epi8(splat(0xC0), v)) as u32,
+            word: member(&sets.word, row, column, bit),
+            special: member(&sets.special, row, column, bit),
+            space: _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(space, bit), bit))
+                as u32,
+        }
+    }
+
+    /// The positions of the set bits of each byte value, in increasing order (then zeros).
+    const BIT_POSITIONS: [[u8; 8]; 256] = {
+        let mut table = [[0; 8]; 256];
+        let mut byte = 0;
+        while byte < 256 {
+            let (mut bit, mut k) = (0, 0);
+            while bit < 8 {
+                if byte >> bit & 1 != 0 {
+                    table[byte][k] = bit as u8;
+                    k += 1;
+                }
+                bit += 1;
+            }
+            byte += 1;
+        }
+        table
+    };
+
+    /// Appends `base + k` (wrapping) to `starts` for each set bit `k` of `mask`, in increasing
+    /// order: eight bits at a time, with no branch on the bits (a loop over them mispredicts
+    /// its end in every window).
+    ///
+    /// # Safety
+    /// AVX2 and POPCNT.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt")]
+    unsafe fn push_positions(starts: &mut Vec<u32>, mask: u64, base: u32) {
+        starts.reserve(WINDOW);
+        let len = starts.len();
+        let spare = starts.spare_capacity_mut();
+        for chunk in 0..8 {
+            let bits = (mask >> (8 * chunk)) as u8;
+            // The bits below this chunk: independent of the other chunks' counts.
+            let k = (mask & !(u64::MAX << (8 * chunk))).count_ones() as usize;
+            let positions = _mm_loadl_epi64(BIT_POSITIONS[usize::from(bits)].as_ptr().cast());
+            let offset = _mm256_set1_epi32(base.wrapping_add(8 * chunk) as i32);
+            let values = _mm256_add_epi32(_mm256_cvtepu8_epi32(positions), offset);
+            // k <= 56 here, and there is room for 64: the eight lanes fit, the ones past the
+            // set bits are written over by the next chunk or left beyond the length.
+            let slots: &mut [std::mem::MaybeUninit<u32>; 8] =
+                (&mut spare[k..k + 8]).try_into().expect("eight slots");
+            _mm256_storeu_si256(slots.as_mut_ptr().cast(), values);
+        }
+        // SAFETY: the slots len..len + count_ones() were written above (chunk by chunk, each
+        // chunk's set bits right after the ones before), within the capacity reserved.
+        starts.set_len(len + mask.count_ones() as usize);
+    }
+
+    /// Folds the characters of `src[..64]` in place in `dst` (a copy of it), up to the first
+    /// one that does not keep its length or is not in the [`BlockSets`], and at most up to the
+    /// 64th byte (the 63rd when a two-byte character starts there); `src[64]` is only read.
+    /// Records the word starts and the anchor due as [`scan`](super::scan) does, at original
+    /// offset `at` and folded offset `here`. Returns how many bytes it folded, and how many it
+    /// skipped after them: those of a removed character where it stopped (0 otherwise), after
+    /// which the next character written needs an anchor.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn block<const MAP: bool>(
+        _avx2: Avx2,
+        src: &[u8; WINDOW + 1],
+        dst: &mut [u8; WINDOW],
+        table: &FoldTable,
+        at: u32,
+        here: u32,
+        anchors: &mut Vec<(u32, u32)>,
+        starts: &mut Vec<u32>,
+        state: &mut ScanState,
+    ) -> (usize, usize) {
+        // SAFETY: an Avx2 exists only where detect() found AVX2; classify() checks its bounds.
+        let (a, b) = unsafe { (classify(src, 0, &table.sets), classify(src, 32, &table.sets)) };
+        let join = |f: fn(&Classes) -> u32| u64::from(f(&a)) | u64::from(f(&b)) << 32;
+        let two = join(|c| c.arabic | c.latin);
+        let ascii = !join(|c| c.high);
+        let lead = ascii | two;
+        let word = join(|c| c.word) & lead;
+        // The bytes of word characters, second bytes included.
+        let word_bytes = word | (word & two) << 1;
+        let space = join(|c| c.space) & ascii;
+        // White space after white space: dropped, so not in place.
+        let collapse = space & (space << 1 | u64::from(state.last_space));
+        // Lead bytes of characters outside the classes (three-byte and four-byte ones among
+        // them), and the dropped white space: stops without a table lookup.
+        let outside = !(lead | join(|c| c.cont));
+        let hard = outside | collapse;
+        // A two-byte character at byte 63 is left to the next window.
+        let end = WINDOW - (two >> 63) as usize;
+        let mut todo = (join(|c| c.special) & lead | hard) & (u64::MAX >> (WINDOW - end));
+        let (mut stop, mut skip) = (end, 0);
+        while todo != 0 {
+            let j = todo.trailing_zeros() as usize;
+            let entry = if outside >> j & 1 != 0 {
+                EXIT
+            } else if collapse >> j & 1 != 0 {
+                // Removed.
+                SHRINK
+            } else if src[j] < 0x80 {
+                table.fast_ascii[usize::from(src[j])]
+            } else {
+                let k = usize::from(src[j]) << 8 | usize::from(src[j + 1]);
+                table.fast_two.get(k.wrapping_sub(TWO_BASE)).copied().unwrap_or(EXIT)
+            };
+            if entry & (EXIT | SHRINK) != 0 {
+                stop = j;
+                if entry & (EXIT | 3 << SHRINK_SHIFT) == 0 {
+                    // Removed (a haraka, a tatweel, white space after white space): skipped
+                    // here, with an anchor due at the next character written.
+                    skip = 1 + (two >> j & 1) as usize;
+                }
+                break;
+            }
+            debug_assert!(entry & CHANGED != 0);
+            dst[j] = entry as u8;
+            if two >> j & 1 != 0 {
+                dst[j + 1] = (entry >> 8) as u8;
+            }
+            todo &= todo - 1;
+        }
+        if stop == 0 {
+            state.pending |= MAP && skip > 0;
+            return (0, skip);
+        }
+        let taken = u64::MAX >> (WINDOW - stop);
+        if MAP {
+            // A word character after a character that is not one, or after the last one of the
+            // previous window when that is not one.
+            let word_starts = word & !(word_bytes << 1 | u64::from(state.prev_word)) & taken;
+            // SAFETY: as above.
+            unsafe { push_positions(starts, word_starts, here) };
+            if state.pending {
+                anchors.push((here, at));
+            }
+        }
+        state.pending = MAP && skip > 0;
+        state.prev_word = word_bytes >> (stop - 1) & 1 != 0;
+        state.last_space = space >> (stop - 1) & 1 != 0;
+        (stop, skip)
+    }
+}
+
+/// The one pass shared by [`normalize`] and [`fold`]: [`run_with`], with the vector fast path
+/// where the processor has it.
 fn run<const MAP: bool>(
+    text: &str,
+    table: &FoldTable,
+    out: &mut Vec<u8>,
+    anchors: &mut Vec<(u32, u32)>,
+    starts: &mut Vec<u32>,
+) {
+    // Shorter texts (names) would not use it: no detection, no call.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(avx2) = avx2::Avx2::detect().filter(|_| text.len() > WINDOW) {
+        // SAFETY: detect() found AVX2 and POPCNT.
+        return unsafe { run_avx2::<MAP>(text, table, out, anchors, starts, avx2) };
+    }
+    run_with::<MAP>(text, table, out, anchors, starts, None);
+}
+
+/// [`run_with`] compiled for AVX2, so that [`avx2::block`]'s vector code is inlined in its loop.
+///
+/// # Safety
+/// The processor has AVX2 and POPCNT (as `avx2` proves).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+unsafe fn run_avx2<const MAP: bool>(
+    text: &str,
+    table: &FoldTable,
+    out: &mut Vec<u8>,
+    anchors: &mut Vec<(u32, u32)>,
+    starts: &mut Vec<u32>,
+    avx2: avx2::Avx2,
+) {
+    run_with::<MAP>(text, table, out, anchors, starts, Some(avx2));
+}
+
+/// No vector fast path off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+mod avx2 {
+    use super::{FoldTable, ScanState, WINDOW};
+
+    /// Never made.
+    #[derive(Clone, Copy)]
+    pub(super) enum Avx2 {}
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn block<const MAP: bool>(
+        avx2: Avx2,
+        _: &[u8; WINDOW + 1],
+        _: &mut [u8; WINDOW],
+        _: &FoldTable,
+        _: u32,
+        _: u32,
+        _: &mut Vec<(u32, u32)>,
+        _: &mut Vec<u32>,
+        _: &mut ScanState,
+    ) -> (usize, usize) {
+        match avx2 {}
+    }
+}
+
+/// The pass: blocks of 64 bytes by [`avx2::block`] when `avx2` is there, windows of cached
+/// characters (ASCII and the two-byte U+0080..U+07FF, most of a text) by [`scan`] where a block
+/// stops (or always without `avx2`), each other character as in [`run_reference`], which the
+/// tests compare this with. Only whole characters are written, so `out` stays UTF-8.
+#[inline(always)]
+fn run_with<const MAP: bool>(
     text: &str,
     table: &FoldTable,
     out_vec: &mut Vec<u8>,
     anchors_vec: &mut Vec<(u32, u32)>,
     starts_vec: &mut Vec<u32>,
+    avx2: Option<avx2::Avx2>,
 ) {
     let mut out = std::mem::take(out_vec);
     let mut anchors = std::mem::take(anchors_vec);
@@ -634,6 +1063,8 @@ fn run<const MAP: bool>(
     // `original - folded` (wrapping) at the last anchor, 0 before the first.
     let mut delta = 0u32;
     let mut i = 0;
+    // Where block() last stopped, and whether its stops come close together (see DENSE).
+    let (mut last_stop, mut dense) = (0, false);
     while i < n {
         if entry_at(table, bytes, i) & EXIT == 0 {
             // Offsets fit in u32 (or wrap harmlessly) as in run_reference().
@@ -643,16 +1074,45 @@ fn run<const MAP: bool>(
                 pending: MAP && (i as u32).wrapping_sub(out.len() as u32) != delta,
             };
             while i < n {
+                if let (Some(avx2), false, Some(src)) =
+                    (avx2, dense, bytes[i..].first_chunk::<{ WINDOW + 1 }>())
+                {
+                    let o = out.len();
+                    // Copy ahead; block() folds in place and the rest is cut.
+                    out.extend_from_slice(&src[..WINDOW]);
+                    let dst = out[o..].first_chunk_mut().expect("a window was just added");
+                    let (k, skip) = avx2::block::<MAP>(
+                        avx2, src, dst, table, i as u32, o as u32, anchors, starts, &mut state,
+                    );
+                    out.truncate(o + k);
+                    i += k + skip;
+                    if k >= LIMIT {
+                        continue;
+                    }
+                    dense = i - last_stop < DENSE;
+                    last_stop = i;
+                    if skip > 0 && !dense {
+                        continue;
+                    }
+                }
                 let o = out.len();
                 let j = match bytes[i..].first_chunk::<WINDOW>() {
                     Some(src) => {
                         // Copy ahead; scan() folds in place and the rest is cut.
                         out.extend_from_slice(src);
                         let dst = out[o..].first_chunk_mut().expect("a window was just added");
-                        let (j, p) = scan::<MAP>(
-                            src, dst, table, i as u32, o as u32, anchors, starts, &mut state,
-                        );
+                        let (j, p) = if avx2.is_some() {
+                            scan_apart::<MAP>(
+                                src, dst, table, i as u32, o as u32, anchors, starts, &mut state,
+                                !dense,
+                            )
+                        } else {
+                            scan::<MAP, false>(
+                                src, dst, table, i as u32, o as u32, anchors, starts, &mut state,
+                            )
+                        };
                         out.truncate(o + p);
+                        dense &= p < j;
                         j
                     }
                     None => scan_end::<MAP>(
@@ -666,7 +1126,8 @@ fn run<const MAP: bool>(
                     ),
                 };
                 i += j;
-                if j < LIMIT {
+                // Short: at an uncached character or the end, or handed back to block().
+                if j < LIMIT && (avx2.is_none() || entry_at(table, bytes, i) & EXIT != 0) {
                     break;
                 }
             }
@@ -801,9 +1262,12 @@ fn into_string(bytes: Vec<u8>) -> String {
     // a two-byte character) or writes `char::encode_utf8` output, so `bytes` is UTF-8.
     // scan() copies whole windows ahead but cuts them after the last character it took, writes
     // table bytes that are `encode_utf8` output, and writes the byte after a one-byte character
-    // only where the next character, a copy or the cut covers it. tests/normalize_fast.rs
-    // compares the bytes with run_reference()'s. Validating again cost a fifth of the folding
-    // time.
+    // only where the next character, a copy or the cut covers it. avx2::block() copies whole
+    // windows ahead too, cuts them before the first character it did not take (never inside
+    // one: a two-byte character at the last byte is left out), and writes table bytes over
+    // whole characters that keep their length. tests/normalize_fast.rs and
+    // tests/normalize_blocks.rs compare the bytes with run_reference()'s. Validating again cost
+    // a fifth of the folding time.
     unsafe { String::from_utf8_unchecked(bytes) }
 }
 
@@ -1133,6 +1597,36 @@ mod tests {
                     if n.original_start(mid) >= orig { hi = mid } else { lo = mid + 1 }
                 }
                 proptest::prop_assert_eq!(n.folded_start(orig), lo, "orig {} in {:?}", orig, text);
+            }
+        }
+    }
+
+    /// What `pass` makes of `text` under the default options: folded bytes, anchors, word
+    /// starts.
+    fn outputs(text: &str, pass: Pass) -> (Vec<u8>, Vec<(u32, u32)>, Vec<u32>) {
+        let (mut out, mut anchors, mut starts) = (Vec::new(), Vec::new(), Vec::new());
+        pass(text, default_table(), &mut out, &mut anchors, &mut starts);
+        (out, anchors, starts)
+    }
+
+    proptest::proptest! {
+        /// [`run_with`] without the vector path (as on processors without AVX2), and [`run`]
+        /// (with it where this processor has it), against [`run_reference`]: the same bytes,
+        /// anchors and word starts, with and without the map.
+        #[test]
+        fn both_paths_match_reference(
+            text in proptest::string::string_regex(
+                "([ \n،.«»a-zA-Z0-9٠-٩\u{A0}\u{200F}“]|[ا-يأإآةىؤئ]{1,12}[ـ\u{64B}-\u{652}]?){0,120}"
+            ).unwrap()
+        ) {
+            let passes: [[Pass; 3]; 2] = [
+                [run_reference::<true>, |t, f, o, a, s| run_with::<true>(t, f, o, a, s, None), run::<true>],
+                [run_reference::<false>, |t, f, o, a, s| run_with::<false>(t, f, o, a, s, None), run::<false>],
+            ];
+            for [reference, portable, fast] in passes {
+                let expected = outputs(&text, reference);
+                proptest::prop_assert_eq!(&outputs(&text, portable), &expected, "{:?}", text);
+                proptest::prop_assert_eq!(&outputs(&text, fast), &expected, "{:?}", text);
             }
         }
     }
