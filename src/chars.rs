@@ -93,30 +93,49 @@ pub(crate) fn clitic_before(text: &str, pos: usize) -> Option<(&'static str, usi
     let letter = |at: usize| proclitic_at(bytes, at);
     let last = letter(pos.checked_sub(2)?)?;
     if let Some(first) = pos.checked_sub(4).and_then(letter) {
-        let run = match (first, last) {
-            ('و', 'ب') => Some("وب"),
-            ('و', 'ل') => Some("ول"),
-            ('و', 'ك') => Some("وك"),
-            ('ف', 'ب') => Some("فب"),
-            ('ف', 'ل') => Some("فل"),
-            ('ف', 'ك') => Some("فك"),
-            _ => None,
-        };
-        if let Some(run) = run.filter(|_| is_word_start(text, pos - 4)) {
+        if let Some(run) = pair_run(first, last).filter(|_| is_word_start(text, pos - 4)) {
             return Some((run, pos - 4));
         }
     }
     if is_word_start(text, pos - 2) {
-        let run = match last {
-            'و' => "و",
-            'ف' => "ف",
-            'ب' => "ب",
-            'ل' => "ل",
-            _ => "ك",
-        };
-        return Some((run, pos - 2));
+        return Some((single_run(last), pos - 2));
     }
     None
+}
+
+/// The proclitic runs that start the word at `ws`, which must be a word start: the first
+/// letter when it is a proclitic, then the first two when they make a run (وب, فل...), each
+/// with where it ends: the positions after which [`clitic_before`] finds a run starting at `ws`,
+/// found without looking before `ws` again.
+#[inline]
+pub(crate) fn runs_at_word_start(bytes: &[u8], ws: usize) -> [Option<(&'static str, usize)>; 2] {
+    let Some(first) = proclitic_at(bytes, ws) else { return [None, None] };
+    let pair = proclitic_at(bytes, ws + 2).and_then(|second| pair_run(first, second));
+    [Some((single_run(first), ws + 2)), pair.map(|run| (run, ws + 4))]
+}
+
+/// The two-letter proclitic run of `first` then `second`, if they make one.
+fn pair_run(first: char, second: char) -> Option<&'static str> {
+    match (first, second) {
+        ('و', 'ب') => Some("وب"),
+        ('و', 'ل') => Some("ول"),
+        ('و', 'ك') => Some("وك"),
+        ('ف', 'ب') => Some("فب"),
+        ('ف', 'ل') => Some("فل"),
+        ('ف', 'ك') => Some("فك"),
+        _ => None,
+    }
+}
+
+/// The one-letter proclitic run of `letter` (one of و ف ب ل ك).
+fn single_run(letter: char) -> &'static str {
+    match letter {
+        'و' => "و",
+        'ف' => "ف",
+        'ب' => "ب",
+        'ل' => "ل",
+        _ => "ك",
+    }
 }
 
 /// Where a name that starts at byte `pos` may begin: the clitic reported for it and the start of
@@ -143,6 +162,34 @@ pub(crate) fn name_start(text: &str, pos: usize) -> Option<(&'static str, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// At a word start, the runs found forward are the runs `clitic_before` finds back from
+        /// two and four bytes on.
+        #[test]
+        fn runs_at_word_starts_are_the_runs_found_back(
+            letters in proptest::collection::vec(
+                proptest::sample::select(&['و', 'ف', 'ب', 'ل', 'ك', 'ا', 'م', ' ', '«', 'a'][..]),
+                0..12,
+            )
+        ) {
+            let text: String = letters.into_iter().collect();
+            let bytes = text.as_bytes();
+            for ws in (0..text.len()).filter(|&p| text.is_char_boundary(p)) {
+                if !is_word_start(&text, ws) || !text[ws..].chars().next().is_some_and(is_word_char) {
+                    continue;
+                }
+                let back: Vec<(&str, usize)> = [ws + 2, ws + 4]
+                    .into_iter()
+                    .filter(|&p| p <= text.len() && text.is_char_boundary(p))
+                    .filter_map(|p| clitic_before(&text, p).filter(|r| r.1 == ws).map(|r| (r.0, p)))
+                    .collect();
+                let forward: Vec<(&str, usize)> =
+                    runs_at_word_start(bytes, ws).into_iter().flatten().collect();
+                proptest::prop_assert_eq!(forward, back, "{:?} at {}", text, ws);
+            }
+        }
+    }
 
     #[test]
     fn word_boundaries_match_the_char_definitions() {

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
-use crate::chars::{clitic_before, is_word_end, name_start, proclitic_at};
+use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
 use crate::error::{Error, Result};
 use crate::gazetteer::Gazetteer;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
@@ -291,17 +291,11 @@ impl Matcher {
             });
             // Names after a proclitic run of one or two letters (every proclitic is two bytes,
             // و ف ب ل ك: the first letter tells at once whether the word can have one).
-            if proclitic_at(bytes, p).is_none() {
-                continue;
-            }
-            for after in [p + 2, p + 4] {
-                if after >= bytes.len() || !text.is_char_boundary(after) {
+            for (clitic, after) in runs_at_word_start(bytes, p).into_iter().flatten() {
+                if after >= bytes.len() {
                     break;
                 }
-                let Some((clitic, token)) = clitic_before(text, after) else { continue };
-                if token != p {
-                    continue;
-                }
+                let token = p;
                 each(after, &mut |id, end| {
                     if !is_word_end(text, end) {
                         return;

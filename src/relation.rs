@@ -60,7 +60,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::chars::{
-    clitic_before, is_quote, is_word_char, is_word_end, proclitic_at, word_end, CLITIC_RUNS,
+    is_quote, is_word_char, is_word_end, runs_at_word_start, word_end, CLITIC_RUNS,
 };
 use crate::error::{Error, Result};
 use crate::extractor::Mention;
@@ -956,18 +956,9 @@ impl RelationExtractor {
         let bytes = folded.as_bytes();
         for &ws in starts {
             prefixes(trie, folded, ws, &mut |p, e| found(ws, e, p as usize, ""));
-            // Every proclitic is one two-byte letter: the first tells whether there is a run.
-            if proclitic_at(bytes, ws).is_none() {
-                continue;
-            }
-            for after in [ws + 2, ws + 4] {
-                match clitic_before(folded, after) {
-                    Some((clitic, token)) if token == ws && after < bytes.len() => {
-                        prefixes(trie, folded, after, &mut |p, e| {
-                            found(after, e, p as usize, clitic)
-                        })
-                    }
-                    _ => {}
+            for (clitic, after) in runs_at_word_start(bytes, ws).into_iter().flatten() {
+                if after < bytes.len() {
+                    prefixes(trie, folded, after, &mut |p, e| found(after, e, p as usize, clitic));
                 }
             }
         }
@@ -1521,7 +1512,7 @@ fn negated(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chars::is_word_start;
+    use crate::chars::{clitic_before, is_word_start};
     use proptest::prelude::*;
 
     proptest! {
