@@ -107,7 +107,7 @@ pub(crate) fn clitic_before(text: &str, pos: usize) -> Option<(&'static str, usi
 /// letter when it is a proclitic, then the first two when they make a run (وب, فل...), each
 /// with where it ends: the positions after which [`clitic_before`] finds a run starting at `ws`,
 /// found without looking before `ws` again.
-#[inline]
+#[inline(always)]
 pub(crate) fn runs_at_word_start(bytes: &[u8], ws: usize) -> [Option<(&'static str, usize)>; 2] {
     let Some(first) = proclitic_at(bytes, ws) else { return [None, None] };
     let pair = proclitic_at(bytes, ws + 2).and_then(|second| pair_run(first, second));

@@ -2,9 +2,9 @@
 //! turns a text into linked [`Mention`]s with offsets into the original text.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use crate::chars::{is_quote, is_word_char};
@@ -261,7 +261,7 @@ impl ExtractorBuilder {
             Some(p) => p.cues().iter().map(|(w, f)| (fold(w, &self.options), *f)).collect(),
         };
         let matcher = Matcher::new(&gazetteer, &cues, &self.options, self.full_scan, self.dfa)?;
-        let mut context_words: HashMap<String, Vec<EntityKind>> = HashMap::new();
+        let mut context_words: HashMap<String, Vec<EntityKind>> = HashMap::default();
         for (kind, word) in &self.context_words {
             let word = fold(word, &self.options).trim().to_string();
             if !word.is_empty() {
@@ -627,8 +627,16 @@ impl Extractor {
             self.inner.matcher.candidates_at_word_starts(folded, n.word_starts(), candidates);
         }
         // Leftmost token first, then longest, then plain before contracted.
-        candidates
-            .sort_unstable_by_key(|c| (c.token, std::cmp::Reverse(c.end), c.contracted, c.pattern));
+        let order = |c: &Candidate| (c.token, std::cmp::Reverse(c.end), c.contracted, c.pattern);
+        if self.inner.full_scan {
+            candidates.sort_unstable_by_key(order);
+        } else {
+            // The walks report candidates token by token: only each token's need ordering.
+            debug_assert!(candidates.is_sorted_by_key(|c| c.token));
+            for same_token in candidates.chunk_by_mut(|a, b| a.token == b.token) {
+                same_token.sort_unstable_by_key(order);
+            }
+        }
         let mut cues: Vec<Cue> = Vec::new();
         if self.inner.persons.is_some() {
             candidates.retain(|c| {
@@ -674,8 +682,8 @@ impl Extractor {
         let sure = select(picks.iter().filter(|p| !p.risky));
         // Where each entity, and each group (a country with its cities and demonyms), is named
         // by a sure name, in text order: one binary search per risky pick.
-        let mut named_at = Positions::new();
-        let mut group_at = Positions::new();
+        let mut named_at = Positions::default();
+        let mut group_at = Positions::default();
         for s in &sure {
             named_at.entry(s.name.entity).or_default().push(s.cand.token);
             group_at
@@ -800,7 +808,7 @@ impl Extractor {
             )
         };
         let mut pass = |order: &mut dyn Iterator<Item = usize>| {
-            let mut last: HashMap<u32, usize> = HashMap::new();
+            let mut last: HashMap<u32, usize> = HashMap::default();
             for i in order {
                 let p = &picks[i];
                 let group = self.inner.group[p.name.entity as usize];
