@@ -1,4 +1,6 @@
-//! The batch path (JSONL in, JSONL out) on real news at 1 and 2 threads, in MB/s of input.
+//! The batch path (JSONL in, JSONL out) on real news at 1 and 2 threads, in MB/s of input: with
+//! relations, as `alam tag` runs by default (`batch/threads/N`), and without them
+//! (`batch_no_relations/threads/N`, as `alam tag --no-relations`).
 //!
 //! Reads `../shared/data/saudinewsnet/saudinewsnet.txt.gz` (non-commercial license: never copied
 //! into the project); when it is absent, the benchmark says so and falls back to the seed
@@ -10,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use alam::batch::{tag_inputs, Input, JsonlSink, TagOptions};
-use alam::{Extractor, Gazetteer};
+use alam::{Extractor, Gazetteer, RelationExtractor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// About this many bytes of JSONL input.
@@ -58,37 +60,37 @@ fn bench(c: &mut Criterion) {
     let extractor = Extractor::new(Gazetteer::embedded().unwrap()).unwrap();
     let (name, jsonl) = corpus();
     eprintln!("batch corpus: {name}, {} bytes of JSONL", jsonl.len());
-    let mut group = c.benchmark_group("batch");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8));
-    group.throughput(Throughput::Bytes(jsonl.len() as u64));
-    for threads in [1usize, 2] {
-        group.bench_with_input(
-            // The id stays the same whichever corpus was found, so runs compare; the corpus
-            // name is printed above.
-            BenchmarkId::new("threads", threads),
-            &threads,
-            |b, &threads| {
-                b.iter(|| {
-                    let input = Input::reader("bench", Cursor::new(jsonl.clone()));
-                    let mut sink = JsonlSink::new(std::io::sink());
-                    let stats = tag_inputs(
-                        &extractor,
-                        vec![input],
-                        &TagOptions::default(),
-                        threads,
-                        &mut sink,
-                        None,
-                    )
-                    .unwrap();
-                    black_box(stats.documents)
-                })
-            },
-        );
+    let mut with_relations = TagOptions::default();
+    with_relations.relations = Some(RelationExtractor::embedded().unwrap());
+    for (group_name, options) in
+        [("batch", with_relations), ("batch_no_relations", TagOptions::default())]
+    {
+        let mut group = c.benchmark_group(group_name);
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(8));
+        group.throughput(Throughput::Bytes(jsonl.len() as u64));
+        for threads in [1usize, 2] {
+            group.bench_with_input(
+                // The id stays the same whichever corpus was found, so runs compare; the corpus
+                // name is printed above.
+                BenchmarkId::new("threads", threads),
+                &threads,
+                |b, &threads| {
+                    b.iter(|| {
+                        let input = Input::reader("bench", Cursor::new(jsonl.clone()));
+                        let mut sink = JsonlSink::new(std::io::sink());
+                        let stats =
+                            tag_inputs(&extractor, vec![input], &options, threads, &mut sink, None)
+                                .unwrap();
+                        black_box(stats.documents)
+                    })
+                },
+            );
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, bench);
