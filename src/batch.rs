@@ -34,7 +34,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::extractor::{Extractor, Mention};
+use crate::extractor::{Extractor, Mention, FOLD_KEEP_BYTES};
 use crate::format;
 use crate::normalize::Normalized;
 use crate::relation::{brat_relations, RelationExtractor, RelationRecord};
@@ -776,12 +776,19 @@ fn tag_one(
     id: &Value,
     text: &str,
 ) -> std::result::Result<Rendered, String> {
-    // The fold buffer is the thread's, reused from record to record.
+    // The fold buffer is the thread's, reused from record to record (let go when a huge record
+    // grew it, as in `Extractor::extract`).
     thread_local! {
         static FOLDED: std::cell::RefCell<Normalized> = std::cell::RefCell::default();
     }
     FOLDED.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut folded) => tag_folded(extractor, options, id, text, &mut folded),
+        Ok(mut folded) => {
+            let rendered = tag_folded(extractor, options, id, text, &mut folded);
+            if folded.heap_bytes() > FOLD_KEEP_BYTES {
+                *folded = Normalized::default();
+            }
+            rendered
+        }
         Err(_) => tag_folded(extractor, options, id, text, &mut Normalized::default()),
     })
 }

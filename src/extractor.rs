@@ -491,7 +491,7 @@ pub struct MentionRecord<'a> {
 }
 
 /// The largest fold buffer [`Extractor::extract`] keeps for the next call on the same thread.
-const FOLD_KEEP_BYTES: usize = 64 << 20;
+pub(crate) const FOLD_KEEP_BYTES: usize = 64 << 20;
 
 /// Where entities (or groups) are named by sure names: folded token starts, in text order.
 type Positions = HashMap<u32, Vec<usize>>;
