@@ -775,6 +775,10 @@ struct Inner {
     /// full search).
     #[cfg(test)]
     surfaces: Vec<String>,
+    /// Where a trigger can matter, in tokens from a mention: it starts at most `.0` tokens
+    /// before one or at most `.1` after one (the largest gap of a rule with a trigger, and its
+    /// longest trigger); `None` when a rule with a trigger has an unbounded gap.
+    window: Option<(usize, usize)>,
     /// For each automaton pattern, the rules whose trigger it is.
     patterns: Vec<Vec<TriggerRef>>,
     /// Folded negation words, per rule.
@@ -861,6 +865,18 @@ impl RelationExtractor {
             records.sort_unstable();
             Some(Triggers(crawdad::Trie::from_records(records).map_err(Error::trie)?))
         };
+        // A trigger matches only with a mention next to it, at most its rule's gap away (rules
+        // README, "How rules match"): to the right, a mention starting at most `gap` tokens
+        // after the trigger's last token; to the left, one ending at most `gap` tokens before
+        // its first (and a list stops before a trigger right after a member: gap 0).
+        let longest = surfaces.iter().map(|t| t.split_whitespace().count()).max().unwrap_or(1);
+        let window = rules
+            .rules
+            .iter()
+            .filter(|r| r.has_trigger())
+            .flat_map(|r| r.gaps.iter().copied())
+            .try_fold(0, |widest, gap| gap.map(|g| widest.max(g)))
+            .map(|gap| (longest + gap, gap + 1));
         Ok(RelationExtractor {
             inner: Arc::new(Inner {
                 rules,
@@ -868,6 +884,7 @@ impl RelationExtractor {
                 automaton,
                 #[cfg(test)]
                 surfaces,
+                window,
                 patterns,
                 negation,
             }),
@@ -1073,7 +1090,26 @@ impl RelationExtractor {
             return Ok(());
         }
 
-        // Trigger occurrences, with their word boundaries checked, outside every mention.
+        // Trigger occurrences, with their word boundaries checked, outside every mention; only
+        // where one can stand next to a mention (a long sentence has many words, its mentions
+        // few).
+        if let Some((before, after)) = inner.window {
+            let near = &mut scratch.near;
+            near.clear();
+            near.resize(tokens.len(), false);
+            for it in &items {
+                let from = it.t0.saturating_sub(before);
+                let to = (it.t1 + after).min(tokens.len() - 1);
+                near[from..=to].iter_mut().for_each(|n| *n = true);
+            }
+            let mut token = 0;
+            starts.retain(|&ws| {
+                while tokens.get(token).is_some_and(|t| t.1 <= ws) {
+                    token += 1;
+                }
+                near.get(token).copied().unwrap_or(false)
+            });
+        }
         let mut occurrences: Vec<Occurrence> = Vec::new();
         self.triggers(folded, starts, &mut |s, e, pattern, clitic| {
             if items.iter().any(|it| it.fs < e && s < it.fe) {
@@ -1356,6 +1392,8 @@ struct Scratch {
     tokens: Vec<(usize, usize)>,
     /// The word starts of the current sentence, in its coordinates.
     starts: Vec<usize>,
+    /// Per token of the current sentence: can a trigger starting there matter?
+    near: Vec<bool>,
 }
 
 /// The tokens of a folded sentence whose white space is all single spaces (the fold turns every
@@ -1513,9 +1551,58 @@ fn negated(
 mod tests {
     use super::*;
     use crate::chars::{clitic_before, is_word_start};
+    use crate::Extractor;
     use proptest::prelude::*;
 
+    /// The embedded rules with and without the trigger window.
+    fn windowed_and_not() -> &'static (Extractor, RelationExtractor, RelationExtractor) {
+        static ALL: std::sync::OnceLock<(Extractor, RelationExtractor, RelationExtractor)> =
+            std::sync::OnceLock::new();
+        ALL.get_or_init(|| {
+            let extractor = Extractor::new(crate::Gazetteer::embedded().unwrap()).unwrap();
+            let windowed = RelationExtractor::embedded().unwrap();
+            assert!(windowed.inner.window.is_some(), "the shipped rules have bounded gaps");
+            let mut everywhere = RelationExtractor::embedded().unwrap();
+            Arc::get_mut(&mut everywhere.inner).unwrap().window = None;
+            (extractor, windowed, everywhere)
+        })
+    }
+
     proptest! {
+        /// Walking triggers only near mentions finds the same relations as walking them at
+        /// every word: sentences of mentions, triggers (with proclitics) and other words, the
+        /// triggers near and far from the mentions.
+        #[test]
+        fn the_trigger_window_changes_no_relation(
+            words in prop::collection::vec((0usize..30, 0usize..10, 0usize..8), 2..60),
+        ) {
+            let (extractor, windowed, everywhere) = windowed_and_not();
+            let names = [
+                "روسيا", "مالي", "فاغنر", "الفيلق الأفريقي", "سيرغي لافروف", "الجزائر",
+                "الأمم المتحدة", "فلاديمير بوتين", "الروسي", "باماكو",
+            ];
+            // Mostly none; the ones the rules ask for (ل+tail, ب+tail) and a conjunction.
+            let clitics = ["", "", "", "", "", "", "و", "ب", "ل", "ف"];
+            let separators = [" ", " ", " ", " ", "، ", " و", " - ", " "];
+            let triggers = &windowed.inner.surfaces;
+            let fillers = ["قال", "إن", "الذي", "اليوم", "في", "من", "لم", "مع", "بعد", "كما"];
+            let mut text = String::new();
+            for &(w, c, sep) in &words {
+                text.push_str(clitics[c]);
+                match w {
+                    0..=9 => text.push_str(names[w]),
+                    10..=19 => text.push_str(&triggers[(w * 7919 + c * 31 + sep) % triggers.len()]),
+                    _ => text.push_str(fillers[w - 20]),
+                }
+                text.push_str(separators[sep]);
+            }
+            text.push('.');
+            let mentions = extractor.extract(&text).unwrap();
+            let near = windowed.extract(&text, &mentions).unwrap();
+            let all = everywhere.extract(&text, &mentions).unwrap();
+            prop_assert_eq!(near, all, "{}", text);
+        }
+
         /// Trigger walks from word starts and proclitic-run ends find exactly the triggers an
         /// overlapping search over every position finds at those positions; the tokens cut at
         /// spaces are the tokens cut at white space.
