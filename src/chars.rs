@@ -66,17 +66,27 @@ fn word_char_before(text: &str, pos: usize) -> bool {
 }
 
 /// The proclitic letter (و ف ب ل ك) whose two UTF-8 bytes start at byte `at` of `bytes`, if
-/// one does: a direct byte match, no decoding.
+/// one does: a table lookup on the bytes, no decoding, and no branch on which letter it is
+/// (about a quarter of the words of news start with one of them, unpredictably).
 #[inline]
 pub(crate) fn proclitic_at(bytes: &[u8], at: usize) -> Option<char> {
-    match bytes.get(at..at + 2)? {
-        [0xD9, 0x88] => Some('و'),
-        [0xD9, 0x81] => Some('ف'),
-        [0xD8, 0xA8] => Some('ب'),
-        [0xD9, 0x84] => Some('ل'),
-        [0xD9, 0x83] => Some('ك'),
-        _ => None,
+    // Index: the lead byte's low bit (0xD8 or 0xD9), then the second byte's six bits.
+    const CODES: [u8; 128] = {
+        let mut codes = [0; 128];
+        codes[64 | 0x08] = 1; // و U+0648: D9 88
+        codes[64 | 0x01] = 2; // ف U+0641: D9 81
+        codes[0x28] = 3; // ب U+0628: D8 A8
+        codes[64 | 0x04] = 4; // ل U+0644: D9 84
+        codes[64 | 0x03] = 5; // ك U+0643: D9 83
+        codes
+    };
+    const LETTERS: [Option<char>; 6] =
+        [None, Some('و'), Some('ف'), Some('ب'), Some('ل'), Some('ك')];
+    let (&lead, &second) = (bytes.get(at)?, bytes.get(at + 1)?);
+    if lead & 0xFE != 0xD8 || second & 0xC0 != 0x80 {
+        return None;
     }
+    LETTERS[usize::from(CODES[usize::from(lead & 1) << 6 | usize::from(second & 0x3F)])]
 }
 
 /// The end of the word that starts at byte `at` of `text` (the next non-word character, or
@@ -162,6 +172,20 @@ pub(crate) fn name_start(text: &str, pos: usize) -> Option<(&'static str, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proclitic_letters_by_their_bytes() {
+        for c in ['و', 'ف', 'ب', 'ل', 'ك'] {
+            assert_eq!(proclitic_at(c.to_string().as_bytes(), 0), Some(c));
+        }
+        for c in ('\u{0}'..='\u{7FF}').filter(|c| !"وفبلك".contains(*c)) {
+            let mut bytes = c.to_string().into_bytes();
+            bytes.push(0x80);
+            assert_eq!(proclitic_at(&bytes, 0), None, "{c:?}");
+        }
+        assert_eq!(proclitic_at("و".as_bytes(), 1), None);
+        assert_eq!(proclitic_at(&[0xD9], 0), None);
+    }
 
     proptest::proptest! {
         /// At a word start, the runs found forward are the runs `clitic_before` finds back from
