@@ -1,8 +1,8 @@
 //! Batch tagging of large dumps: streaming, parallel, ordered, with no record lost.
 //!
 //! A reader thread cuts the inputs into bounded batches of records; each batch is tagged on a
-//! local rayon pool with `par_iter().map().collect()` (which keeps order) and the rendered output
-//! goes to a writer thread. Memory stays flat: at most a few batches are alive at once, whatever
+//! local rayon pool with `par_iter().map().collect()` (which keeps order), or on the calling
+//! thread with one worker, and the rendered output goes to a writer thread. Memory stays flat: at most a few batches are alive at once, whatever
 //! the size of the dump. Every input record yields exactly one output (a tagged document or an
 //! error record in its place); records of other shards are skipped and counted.
 //!
@@ -460,11 +460,18 @@ pub fn tag_inputs(
     progress: Option<&(dyn Fn(u64, u64) + Sync)>,
 ) -> Result<Stats> {
     let started = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .thread_name(|i| format!("alam-worker-{i}"))
-        .build()
-        .map_err(|e| Error::io(None, io::Error::other(e)))?;
+    // One thread: the records are tagged on this one, with no pool (and no thread of its own).
+    let pool = match threads {
+        0 | 1 => None,
+        n => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(|i| format!("alam-worker-{i}"))
+                .build()
+                .map_err(|e| Error::io(None, io::Error::other(e)))?,
+        ),
+    };
+    let mut folded = Normalized::default();
     let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
     let (batch_tx, batch_rx) = sync_channel::<Vec<Record>>(2);
     let (out_tx, out_rx) = sync_channel::<Vec<Rendered>>(2);
@@ -474,9 +481,21 @@ pub fn tag_inputs(
         let reader = scope.spawn(|| read_batches(inputs, options, batch_tx));
         let writer = scope.spawn(|| write_batches(out_rx, sink, progress));
         for batch in batch_rx {
-            let rendered: Vec<Rendered> = pool.install(|| {
-                batch.par_iter().map(|r| render(extractor, options, &names, r)).collect()
-            });
+            // One fold buffer per piece of work, reused from record to record.
+            let rendered: Vec<Rendered> = match &pool {
+                Some(pool) => pool.install(|| {
+                    batch
+                        .par_iter()
+                        .map_init(Normalized::default, |folded, r| {
+                            render(extractor, options, &names, r, folded)
+                        })
+                        .collect()
+                }),
+                None => batch
+                    .iter()
+                    .map(|r| render(extractor, options, &names, r, &mut folded))
+                    .collect(),
+            };
             if out_tx.send(rendered).is_err() {
                 break; // The writer stopped: its error is reported below.
             }
@@ -703,6 +722,7 @@ fn render(
     options: &TagOptions,
     names: &[String],
     record: &Record,
+    folded: &mut Normalized,
 ) -> Rendered {
     let file = names[record.input].as_str();
     let fail = |id: Option<&Value>, error: String, bytes: usize| {
@@ -730,7 +750,7 @@ fn render(
         Body::Document { id, bytes } => {
             let id = Value::String(id.clone());
             match utf8(bytes) {
-                Ok(text) => tag_one(extractor, options, &id, text)
+                Ok(text) => tag_one(extractor, options, &id, text, folded)
                     .unwrap_or_else(|e| fail(Some(&id), e, bytes.len())),
                 Err(e) => fail(Some(&id), format!("invalid UTF-8: {e}"), bytes.len()),
             }
@@ -758,9 +778,8 @@ fn render(
                 None => Value::from(record.line.unwrap_or(0)),
             };
             match map.get(&options.text_field) {
-                Some(Value::String(text)) => {
-                    tag_one(extractor, options, &id, text).unwrap_or_else(|e| fail(Some(&id), e, n))
-                }
+                Some(Value::String(text)) => tag_one(extractor, options, &id, text, folded)
+                    .unwrap_or_else(|e| fail(Some(&id), e, n)),
                 Some(_) => {
                     fail(Some(&id), format!("field {:?} is not a string", options.text_field), n)
                 }
@@ -775,22 +794,14 @@ fn tag_one(
     options: &TagOptions,
     id: &Value,
     text: &str,
+    folded: &mut Normalized,
 ) -> std::result::Result<Rendered, String> {
-    // The fold buffer is the thread's, reused from record to record (let go when a huge record
-    // grew it, as in `Extractor::extract`).
-    thread_local! {
-        static FOLDED: std::cell::RefCell<Normalized> = std::cell::RefCell::default();
+    let rendered = tag_folded(extractor, options, id, text, folded);
+    // A huge record grew the buffer: let it go, as `Extractor::extract` does.
+    if folded.heap_bytes() > FOLD_KEEP_BYTES {
+        *folded = Normalized::default();
     }
-    FOLDED.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut folded) => {
-            let rendered = tag_folded(extractor, options, id, text, &mut folded);
-            if folded.heap_bytes() > FOLD_KEEP_BYTES {
-                *folded = Normalized::default();
-            }
-            rendered
-        }
-        Err(_) => tag_folded(extractor, options, id, text, &mut Normalized::default()),
-    })
+    rendered
 }
 
 fn tag_folded(

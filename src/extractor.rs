@@ -490,8 +490,24 @@ pub struct MentionRecord<'a> {
     pub guessed: bool,
 }
 
-/// The largest fold buffer [`Extractor::extract`] keeps for the next call on the same thread.
+/// The largest buffers [`Extractor::extract`] keeps for the next call on the same thread.
 pub(crate) const FOLD_KEEP_BYTES: usize = 64 << 20;
+
+/// What [`Extractor::extract`] keeps from call to call on a thread.
+#[derive(Default)]
+struct Buffers {
+    normalized: Normalized,
+    candidates: Vec<Candidate>,
+    picks: Vec<Pick>,
+}
+
+impl Buffers {
+    fn heap_bytes(&self) -> usize {
+        self.normalized.heap_bytes()
+            + self.candidates.capacity() * std::mem::size_of::<Candidate>()
+            + self.picks.capacity() * std::mem::size_of::<Pick>()
+    }
+}
 
 /// Where entities (or groups) are named by sure names: folded token starts, in text order.
 type Positions = HashMap<u32, Vec<usize>>;
@@ -558,21 +574,26 @@ impl Extractor {
     /// # Errors
     /// Fails only when `text` is longer than `u32::MAX` bytes.
     pub fn extract<'e>(&'e self, text: &str) -> Result<Vec<Mention<'e>>> {
-        // The fold goes into a buffer kept by the thread from call to call: a fresh one for a
-        // large text costs more in first-touch page faults than the fold itself (8 MB of news:
-        // ~15% of the whole extraction). Buffers grown past FOLD_KEEP_BYTES are let go.
+        // Buffers kept by the thread from call to call: fresh ones for a large text cost more
+        // in first-touch page faults than the fold itself (8 MB of news: ~15% of the whole
+        // extraction). Grown past FOLD_KEEP_BYTES, they are let go.
         thread_local! {
-            static FOLD: std::cell::RefCell<Normalized> = std::cell::RefCell::default();
+            static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::default();
         }
-        FOLD.with(|cell| {
-            let Ok(mut normalized) = cell.try_borrow_mut() else {
-                return self.extract_into(text, &mut Normalized::default());
+        BUFFERS.with(|cell| {
+            let mut fresh = Buffers::default();
+            let mut kept = cell.try_borrow_mut();
+            let buffers = match kept.as_deref_mut() {
+                Ok(buffers) => buffers,
+                Err(_) => &mut fresh,
             };
-            let found = self.extract_into(text, &mut normalized);
-            if normalized.heap_bytes() > FOLD_KEEP_BYTES {
-                *normalized = Normalized::default();
+            buffers.normalized.refill_with(text, &self.inner.table)?;
+            let Buffers { normalized, candidates, picks } = buffers;
+            let found = self.extract_with(text, normalized, candidates, picks);
+            if buffers.heap_bytes() > FOLD_KEEP_BYTES {
+                *buffers = Buffers::default();
             }
-            found
+            Ok(found)
         })
     }
 
@@ -589,31 +610,7 @@ impl Extractor {
         normalized: &mut Normalized,
     ) -> Result<Vec<Mention<'e>>> {
         normalized.refill_with(text, &self.inner.table)?;
-        Ok(self.extract_normalized(text, normalized))
-    }
-
-    fn extract_normalized<'e>(&'e self, original: &str, n: &Normalized) -> Vec<Mention<'e>> {
-        // The candidates and picks of a call live in buffers the thread keeps (see
-        // `Extractor::extract` on first-touch page faults); grown past FOLD_KEEP_BYTES, let go.
-        type Buffers = (Vec<Candidate>, Vec<Pick>);
-        thread_local! {
-            static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::default();
-        }
-        BUFFERS.with(|cell| {
-            let mut fresh = Buffers::default();
-            let mut kept = cell.try_borrow_mut();
-            let (candidates, picks) = match kept.as_deref_mut() {
-                Ok(buffers) => buffers,
-                Err(_) => &mut fresh,
-            };
-            let found = self.extract_with(original, n, candidates, picks);
-            let bytes = candidates.capacity() * std::mem::size_of::<Candidate>()
-                + picks.capacity() * std::mem::size_of::<Pick>();
-            if bytes > FOLD_KEEP_BYTES {
-                (*candidates, *picks) = Buffers::default();
-            }
-            found
-        })
+        Ok(self.extract_with(text, normalized, &mut Vec::new(), &mut Vec::new()))
     }
 
     fn extract_with<'e>(
