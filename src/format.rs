@@ -46,29 +46,27 @@ pub(crate) fn jsonl_line(
         if i > 0 {
             out.push(',');
         }
-        let entity = &*m.entity;
-        let guessed = entity.is_guessed();
+        // The field values are the record's (Mention::to_record); only the writing is here.
+        let r = m.to_record(text);
         let mut number = |out: &mut String, key: &str, n: usize| {
             out.push_str(key);
             out.push_str(numbers.format(n));
         };
-        number(&mut out, "{\"start\":", m.start);
-        number(&mut out, ",\"end\":", m.end);
-        number(&mut out, ",\"char_start\":", m.char_start);
-        number(&mut out, ",\"char_end\":", m.char_end);
+        number(&mut out, "{\"start\":", r.start);
+        number(&mut out, ",\"end\":", r.end);
+        number(&mut out, ",\"char_start\":", r.char_start);
+        number(&mut out, ",\"char_end\":", r.char_end);
         out.push_str(",\"text\":");
-        json_str(&mut out, m.text(text));
+        json_str(&mut out, r.text);
         out.push_str(",\"type\":\"");
-        out.push_str(entity.kind().as_str());
+        out.push_str(r.kind.as_str());
         out.push_str("\",\"entity\":");
-        json_str(&mut out, entity.id());
+        json_str(&mut out, r.entity);
         out.push_str(",\"name\":");
-        json_str(&mut out, entity.name_ar());
-        for (key, value) in [
-            (",\"name_en\":", entity.name_en()),
-            (",\"qid\":", entity.qid()),
-            (",\"parent\":", entity.parent()),
-        ] {
+        json_str(&mut out, r.name);
+        for (key, value) in
+            [(",\"name_en\":", r.name_en), (",\"qid\":", r.qid), (",\"parent\":", r.parent)]
+        {
             out.push_str(key);
             match value {
                 Some(v) => json_str(&mut out, v),
@@ -76,18 +74,18 @@ pub(crate) fn jsonl_line(
             }
         }
         out.push_str(",\"clitic\":");
-        json_str(&mut out, m.clitic);
+        json_str(&mut out, r.clitic);
         out.push_str(",\"alias\":");
-        json_str(&mut out, if guessed { m.text(text) } else { m.alias });
+        json_str(&mut out, r.alias);
         out.push_str(",\"alternatives\":[");
-        for (k, alternative) in m.alternatives.iter().enumerate() {
+        for (k, alternative) in r.alternatives.iter().enumerate() {
             if k > 0 {
                 out.push(',');
             }
-            json_str(&mut out, alternative.id());
+            json_str(&mut out, alternative);
         }
         number(&mut out, "],\"sentence\":", sentence_index(spans, m.start));
-        if guessed {
+        if r.guessed {
             out.push_str(",\"guessed\":true");
         }
         out.push('}');

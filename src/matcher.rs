@@ -295,7 +295,6 @@ impl Matcher {
                 if after >= bytes.len() {
                     break;
                 }
-                let token = p;
                 each(after, &mut |id, end| {
                     if !is_word_end(text, end) {
                         return;
@@ -303,7 +302,7 @@ impl Matcher {
                     let pattern = self.pattern(id);
                     if pattern.plain_candidate() {
                         out.push(Candidate {
-                            token,
+                            token: p,
                             start: after,
                             end,
                             pattern: id,
@@ -313,7 +312,7 @@ impl Matcher {
                     }
                     if !pattern.contracted.is_empty() && clitic.ends_with('ل') {
                         out.push(Candidate {
-                            token,
+                            token: p,
                             start: after,
                             end,
                             pattern: id,

@@ -22,7 +22,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::OnceLock;
 
-use crate::chars::{is_word_char, proclitic_at, word_end, CLITIC_RUNS};
+use crate::chars::{is_word_char, runs_at_word_start, word_end, CLITIC_RUNS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::matcher::{CUE_GIVEN, CUE_TITLE};
 use crate::normalize::{fold, NormalizeOptions};
@@ -433,23 +433,13 @@ fn surnames_by_word<'k>(
     let from = word_starts.partition_point(|&w| (w as usize) < first_end);
     for &ws in &word_starts[from..] {
         let ws = ws as usize;
-        // After a proclitic only when the word starts with one of و ف ب ل ك.
-        let clitic_letter = proclitic_at(bytes, ws).is_some();
-        let skips: &[usize] = if clitic_letter { &[0, 2, 4] } else { &[0] };
-        for &skip in skips {
-            let at = ws + skip;
+        // The word itself, then after each proclitic run it starts with (و, ول...).
+        let runs = runs_at_word_start(bytes, ws).into_iter().flatten();
+        for (clitic, at) in std::iter::once(("", ws)).chain(runs) {
             let Some(rest) = bytes.get(at..) else { break };
             if !maybe(rest) {
                 continue;
             }
-            let clitic = if skip == 0 {
-                ""
-            } else {
-                match crate::chars::clitic_before(folded, at) {
-                    Some((run, token)) if token == ws => run,
-                    _ => continue,
-                }
-            };
             let we = word_end(folded, at);
             let Some(&(key, _)) = by_surname.get(&folded[at..we]).filter(|(_, end)| *end <= ws)
             else {
