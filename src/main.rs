@@ -116,8 +116,8 @@ struct TagArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
     format: FormatArg,
     /// Write to this file instead of standard output (through a temporary file renamed at the
-    /// end, so a killed run never leaves a file that looks complete); with --format brat, the
-    /// directory to write into.
+    /// end, so a killed run never leaves a file that looks complete; a device or pipe such as
+    /// /dev/null is written in place); with --format brat, the directory to write into.
     #[arg(long, short = 'o', value_name = "PATH")]
     output: Option<PathBuf>,
     /// No progress bar and no summary on standard error.
@@ -389,18 +389,27 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
             })?;
             batch::tag_inputs(&extractor, inputs, &options, threads, &mut sink, Some(&report))
         }
-        (_, Some(path)) => {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let file = tempfile::Builder::new()
-                .prefix(".alam-partial-")
-                .tempfile_in(dir)
-                .with_context(|| {
-                    format!("{}: cannot create a temporary file next to the output", dir.display())
-                })?;
-            let writer = file.as_file().try_clone()?;
-            temp = Some((file, path.clone()));
-            run_stream(&extractor, inputs, &options, threads, writer, args.quiet, &report)
-        }
+        (_, Some(path)) => match output_target(path)? {
+            OutputTarget::Replace(path) => {
+                let dir =
+                    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let file = tempfile::Builder::new()
+                    .prefix(".alam-partial-")
+                    .tempfile_in(dir)
+                    .with_context(|| {
+                        format!(
+                            "{}: cannot create a temporary file next to the output",
+                            dir.display()
+                        )
+                    })?;
+                let writer = file.as_file().try_clone()?;
+                temp = Some((file, path));
+                run_stream(&extractor, inputs, &options, threads, writer, args.quiet, &report)
+            }
+            OutputTarget::Direct(file) => {
+                run_stream(&extractor, inputs, &options, threads, file, args.quiet, &report)
+            }
+        },
         (_, None) => {
             run_stream(&extractor, inputs, &options, threads, io::stdout(), args.quiet, &report)
         }
@@ -434,6 +443,44 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Tags into a stream: JSONL or CoNLL.
+/// How `alam tag --output PATH` writes to `PATH`.
+enum OutputTarget {
+    /// A regular file, or nothing yet: write a temporary file beside it and rename it over this
+    /// path at the end (a symlink is followed, so the file it points to is the one replaced).
+    Replace(PathBuf),
+    /// A device, pipe or socket (`/dev/null`, `/dev/stdout`, a FIFO): written in place, since
+    /// renaming a regular file over it would replace the device itself.
+    Direct(std::fs::File),
+}
+
+/// Chooses how to write the output at `path`, failing before any tagging when it cannot work.
+fn output_target(path: &Path) -> anyhow::Result<OutputTarget> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            bail!(
+                "{}: is a directory (--output takes a file, except with --format brat)",
+                path.display()
+            )
+        }
+        Ok(meta) if meta.is_file() => {
+            let real = std::fs::canonicalize(path)
+                .with_context(|| format!("{}: cannot resolve the output path", path.display()))?;
+            Ok(OutputTarget::Replace(real))
+        }
+        Ok(_) => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(|| format!("{}: cannot open the output", path.display()))?;
+            Ok(OutputTarget::Direct(file))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(OutputTarget::Replace(path.to_owned())),
+        Err(e) => {
+            Err(e).with_context(|| format!("{}: cannot read the output path", path.display()))
+        }
+    }
+}
+
 fn run_stream<W: Write + Send>(
     extractor: &Extractor,
     inputs: Vec<batch::Input>,

@@ -317,6 +317,53 @@ fn output_file_is_written_atomically() {
 }
 
 #[test]
+fn output_to_a_pipe_or_device_writes_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch("fifo");
+    std::fs::write(dir.join("in.jsonl"), seed_records()).unwrap();
+    let (_, direct, _) = alam(&["tag", "-q", "in.jsonl"], &dir);
+
+    // A FIFO: renaming a temporary file over it would replace the pipe and its reader would
+    // never see a byte.
+    let fifo = dir.join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let (code, stdout, err) = alam(&["tag", "-q", "-o", "pipe", "in.jsonl"], &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.is_empty());
+    // Checked first: had the pipe been replaced, its reader would wait forever to open it.
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    assert_eq!(reader.join().unwrap(), direct, "the reader of the pipe gets the whole output");
+
+    // /dev/null: the classic way to time a run without keeping its output.
+    let null = Path::new("/dev/null");
+    if std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()) {
+        let (code, _, err) = alam(&["tag", "-q", "-o", "/dev/null", "in.jsonl"], &dir);
+        assert_eq!(code, 0, "{err}");
+        let meta = std::fs::symlink_metadata(null).unwrap();
+        assert!(meta.file_type().is_char_device(), "/dev/null must stay a device");
+    }
+
+    // A symlink to a file: the file it points to gets the output, the link stays a link.
+    std::fs::write(dir.join("target.jsonl"), "old").unwrap();
+    std::os::unix::fs::symlink("target.jsonl", dir.join("link.jsonl")).unwrap();
+    let (code, _, err) = alam(&["tag", "-q", "-o", "link.jsonl", "in.jsonl"], &dir);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(dir.join("link.jsonl")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(dir.join("target.jsonl")).unwrap(), direct);
+
+    // A directory is refused before any work, naming the path.
+    let (code, _, err) = alam(&["tag", "-q", "-o", ".", "in.jsonl"], &dir);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(".: is a directory"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn stats_file_and_summary() {
     let dir = scratch("stats");
     std::fs::write(dir.join("in.jsonl"), "{\"id\":1,\"text\":\"باماكو وموسكو\"}\n{\n").unwrap();
