@@ -37,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::extractor::{Extractor, Mention, FOLD_KEEP_BYTES};
 use crate::format;
 use crate::normalize::Normalized;
+use crate::record::{self, Parsed, Text};
 use crate::relation::{brat_relations, RelationExtractor, RelationRecord};
 use crate::sentence::sentences;
 
@@ -766,24 +767,22 @@ fn render(
             if text.trim().is_empty() {
                 return fail(None, "empty line: expected a JSON record".into(), n);
             }
-            let value: Value = match serde_json::from_str(text) {
-                Ok(v) => v,
+            // Only the id and text fields are kept; the text is borrowed from the line.
+            let (id, field) = match record::parse(text, &options.text_field, &options.id_field) {
+                Ok(Parsed::Object { id, text }) => (id, text),
+                Ok(Parsed::NotObject) => return fail(None, "expected a JSON object".into(), n),
                 Err(e) => return fail(None, format!("invalid JSON: {e}"), n),
             };
-            let Value::Object(map) = value else {
-                return fail(None, "expected a JSON object".into(), n);
-            };
-            let id = match map.get(&options.id_field) {
-                Some(id) => id.clone(),
-                None => Value::from(record.line.unwrap_or(0)),
-            };
-            match map.get(&options.text_field) {
-                Some(Value::String(text)) => tag_one(extractor, options, &id, text, folded)
+            let id = id.unwrap_or_else(|| Value::from(record.line.unwrap_or(0)));
+            match field {
+                Text::Str(text) => tag_one(extractor, options, &id, &text, folded)
                     .unwrap_or_else(|e| fail(Some(&id), e, n)),
-                Some(_) => {
+                Text::NotString => {
                     fail(Some(&id), format!("field {:?} is not a string", options.text_field), n)
                 }
-                None => fail(Some(&id), format!("missing {:?} field", options.text_field), n),
+                Text::Missing => {
+                    fail(Some(&id), format!("missing {:?} field", options.text_field), n)
+                }
             }
         }
     }

@@ -176,6 +176,7 @@ pub mod graph;
 mod matcher;
 mod normalize;
 mod person;
+mod record;
 mod relation;
 mod sentence;
 mod variants;
