@@ -50,7 +50,7 @@ fn word_char_at(text: &str, pos: usize) -> bool {
 /// Whether the character that ends at byte `pos` (a char boundary) is a word character;
 /// `false` at the start.
 #[inline]
-fn word_char_before(text: &str, pos: usize) -> bool {
+pub(crate) fn word_char_before(text: &str, pos: usize) -> bool {
     let bytes = text.as_bytes();
     let Some(&last) = pos.checked_sub(1).and_then(|i| bytes.get(i)) else { return false };
     if last < 0x80 {

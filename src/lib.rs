@@ -170,6 +170,7 @@ pub mod conll_eval;
 mod error;
 pub mod eval;
 mod extractor;
+mod firstword;
 pub mod format;
 mod gazetteer;
 pub mod graph;

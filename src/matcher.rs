@@ -14,6 +14,7 @@ use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
 use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
 use crate::error::{Error, Result};
+use crate::firstword::{word_end_before, FirstWords};
 use crate::gazetteer::Gazetteer;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
 
@@ -109,6 +110,8 @@ pub(crate) struct Matcher {
     automaton: Option<AhoCorasick>,
     /// Anchored: the word-start path.
     walker: Walker,
+    /// The first words of the patterns: a walk starts only where the text's word is one.
+    first_words: FirstWords,
     slots: Vec<Slot>,
     /// Every pattern's names, in the order of [`Slot`]s.
     refs: Vec<NameRef>,
@@ -211,7 +214,8 @@ impl Matcher {
             records.sort_unstable();
             Walker::Trie(crawdad::Trie::from_records(records).map_err(Error::trie)?)
         };
-        Ok(Matcher { automaton, walker, slots, refs, surfaces })
+        let first_words = FirstWords::new(surfaces.iter().map(String::as_str));
+        Ok(Matcher { automaton, walker, first_words, slots, refs, surfaces })
     }
 
     pub(crate) fn pattern(&self, id: u32) -> Pattern<'_> {
@@ -237,6 +241,7 @@ impl Matcher {
                 Walker::Trie(t) => t.heap_bytes(),
                 Walker::Dfa(a) => a.memory_usage(),
             }
+            + self.first_words.heap_bytes()
     }
 
     /// The same candidates as [`Matcher::candidates`], found by walking the anchored automaton
@@ -271,29 +276,40 @@ impl Matcher {
         each: impl Fn(usize, &mut dyn FnMut(u32, usize)),
     ) {
         let bytes = text.as_bytes();
-        for &word in starts {
+        for (i, &word) in starts.iter().enumerate() {
             let p = word as usize;
+            // Every walk from this word reads its run of word characters first: no walk where
+            // no pattern begins with that run (`firstword.rs`).
+            let next = starts.get(i + 1).map_or(bytes.len(), |&n| n as usize);
+            let word_end = word_end_before(text, p, next);
+            debug_assert_eq!(word_end, crate::chars::word_end(text, p), "word starts of {text:?}");
             // Names at the word start itself (a clitic may still stand before quotes).
-            each(p, &mut |id, end| {
-                if !is_word_end(text, end) || !self.pattern(id).plain_candidate() {
-                    return;
-                }
-                if let Some((clitic, token)) = name_start(text, p) {
-                    out.push(Candidate {
-                        token,
-                        start: p,
-                        end,
-                        pattern: id,
-                        contracted: false,
-                        clitic,
-                    });
-                }
-            });
+            if self.first_words.may_start(&bytes[p..word_end]) {
+                each(p, &mut |id, end| {
+                    if !is_word_end(text, end) || !self.pattern(id).plain_candidate() {
+                        return;
+                    }
+                    if let Some((clitic, token)) = name_start(text, p) {
+                        out.push(Candidate {
+                            token,
+                            start: p,
+                            end,
+                            pattern: id,
+                            contracted: false,
+                            clitic,
+                        });
+                    }
+                });
+            }
             // Names after a proclitic run of one or two letters (every proclitic is two bytes,
             // و ف ب ل ك: the first letter tells at once whether the word can have one).
             for (clitic, after) in runs_at_word_start(bytes, p).into_iter().flatten() {
                 if after >= bytes.len() {
                     break;
+                }
+                // The run's letters are word characters: `after <= word_end`.
+                if !self.first_words.may_start(&bytes[after..word_end]) {
+                    continue;
                 }
                 each(after, &mut |id, end| {
                     if !is_word_end(text, end) {
