@@ -39,7 +39,7 @@ impl FirstWords {
 
     /// Whether some pattern may begin with `word`, a whole run of word characters of the text
     /// (or the empty run where no word character starts).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn may_start(&self, word: &[u8]) -> bool {
         let (a, b) = self.probes(word);
         (self.bits[a / 64] >> (a % 64)) & (self.bits[b / 64] >> (b % 64)) & 1 == 1
@@ -50,7 +50,7 @@ impl FirstWords {
         self.bits.len() * 8
     }
 
-    #[inline]
+    #[inline(always)]
     fn probes(&self, word: &[u8]) -> (usize, usize) {
         let h = hash(word);
         ((h & self.mask) as usize, ((h >> 32) & self.mask) as usize)
@@ -63,6 +63,15 @@ impl FirstWords {
 /// step back over a space, where [`word_end`] reads the whole word.
 #[inline]
 pub(crate) fn word_end_before(text: &str, start: usize, next: usize) -> usize {
+    let bytes = text.as_bytes();
+    // The usual case: one space, after an Arabic letter (two bytes, lead 0xD8..=0xDB).
+    if next >= start + 3
+        && bytes[next - 1] == b' '
+        && (0xD8..=0xDB).contains(&bytes[next - 3])
+        && word_char_before(text, next - 1)
+    {
+        return next - 1;
+    }
     let mut end = next;
     while end > start && !word_char_before(text, end) {
         end -= 1;
@@ -75,7 +84,7 @@ pub(crate) fn word_end_before(text: &str, start: usize, next: usize) -> usize {
 
 /// A fast 64-bit hash of a short byte string: its first and last eight bytes (overlapping for
 /// words of 8 to 16 bytes, which is most Arabic words), the bytes between, and its length.
-#[inline]
+#[inline(always)]
 fn hash(word: &[u8]) -> u64 {
     const K0: u64 = 0x9E37_79B9_7F4A_7C15;
     const K1: u64 = 0xBF58_476D_1CE4_E5B9;
