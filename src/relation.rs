@@ -1000,7 +1000,7 @@ impl RelationExtractor {
         while i < order.len() {
             let s = order[i].0;
             let j = i + order[i..].iter().take_while(|o| o.0 == s).count();
-            if j - i >= 2 {
+            if j - i >= 2 && self.some_rule_fits(order[i..j].iter().map(|o| mentions[o.2].kind())) {
                 let group: Vec<usize> = order[i..j].iter().map(|o| o.2).collect();
                 let sentence = (&spans[s], s);
                 self.sentence(text, sentence, doc, mentions, &group, &mut scratch, &mut out)?;
@@ -1008,6 +1008,23 @@ impl RelationExtractor {
             i = j;
         }
         Ok(out)
+    }
+
+    /// Whether some rule has, among mentions of these kinds, a head and a different tail of the
+    /// kinds it takes: a sentence where none has yields no relation (every candidate's head and
+    /// tail pass the rule's kinds), and its tokens and triggers are not worth finding.
+    fn some_rule_fits(&self, kinds: impl Iterator<Item = EntityKind>) -> bool {
+        let (mut present, mut twice) = (0u8, 0u8);
+        for kind in kinds {
+            let bit = Kinds::bit(kind);
+            twice |= present & bit;
+            present |= bit;
+        }
+        self.inner.rules.rules.iter().any(|r| {
+            let (head, tail) = (r.head.0 & present, r.tail.0 & present);
+            // Two different kinds, or one kind that two mentions have.
+            head != 0 && tail != 0 && ((head | tail).count_ones() >= 2 || head & tail & twice != 0)
+        })
     }
 
     /// Finds the relations of one sentence.
@@ -1653,6 +1670,32 @@ mod tests {
             space_tokens(&folded, &starts, &mut by_space);
             white_space_tokens(&folded, &mut by_white);
             prop_assert_eq!(by_space, by_white);
+        }
+    }
+
+    proptest! {
+        /// The kinds pre-check says yes exactly when some rule has a head and a different tail
+        /// among the mentions, asked one pair at a time.
+        #[test]
+        fn the_kinds_check_is_the_pairwise_check(
+            kinds in prop::collection::vec(0usize..EntityKind::ALL.len(), 0..6),
+            only_rule in prop::option::of(0usize..64),
+        ) {
+            let mut rx = RelationExtractor::embedded().unwrap();
+            if let Some(r) = only_rule {
+                // One rule at a time too, so that a rule hidden behind another one is checked.
+                let inner = Arc::get_mut(&mut rx.inner).unwrap();
+                let n = inner.rules.rules.len();
+                inner.rules.rules = vec![inner.rules.rules[r % n].clone()];
+            }
+            let kinds: Vec<EntityKind> = kinds.into_iter().map(|k| EntityKind::ALL[k]).collect();
+            let pairwise = rx.inner.rules.rules.iter().any(|r| {
+                (0..kinds.len()).any(|i| {
+                    (0..kinds.len())
+                        .any(|j| i != j && r.allows_head(kinds[i]) && r.allows_tail(kinds[j]))
+                })
+            });
+            prop_assert_eq!(rx.some_rule_fits(kinds.iter().copied()), pairwise, "{:?}", kinds);
         }
     }
 
