@@ -212,6 +212,32 @@ impl Kinds {
     }
 }
 
+/// The kinds of a sentence's mentions: which are there, and which at least twice.
+#[derive(Clone, Copy)]
+struct KindsPresent {
+    present: u8,
+    twice: u8,
+}
+
+impl KindsPresent {
+    fn new(kinds: impl Iterator<Item = EntityKind>) -> KindsPresent {
+        let (mut present, mut twice) = (0u8, 0u8);
+        for kind in kinds {
+            let bit = Kinds::bit(kind);
+            twice |= present & bit;
+            present |= bit;
+        }
+        KindsPresent { present, twice }
+    }
+
+    /// Whether `rule` has a head and a different tail of its kinds among these mentions: two
+    /// different kinds, or one kind that two mentions have.
+    fn fit(self, rule: &Rule) -> bool {
+        let (head, tail) = (rule.head.0 & self.present, rule.tail.0 & self.present);
+        head != 0 && tail != 0 && ((head | tail).count_ones() >= 2 || head & tail & self.twice != 0)
+    }
+}
+
 /// One trigger of a rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Trigger {
@@ -1014,17 +1040,8 @@ impl RelationExtractor {
     /// kinds it takes: a sentence where none has yields no relation (every candidate's head and
     /// tail pass the rule's kinds), and its tokens and triggers are not worth finding.
     fn some_rule_fits(&self, kinds: impl Iterator<Item = EntityKind>) -> bool {
-        let (mut present, mut twice) = (0u8, 0u8);
-        for kind in kinds {
-            let bit = Kinds::bit(kind);
-            twice |= present & bit;
-            present |= bit;
-        }
-        self.inner.rules.rules.iter().any(|r| {
-            let (head, tail) = (r.head.0 & present, r.tail.0 & present);
-            // Two different kinds, or one kind that two mentions have.
-            head != 0 && tail != 0 && ((head | tail).count_ones() >= 2 || head & tail & twice != 0)
-        })
+        let present = KindsPresent::new(kinds);
+        self.inner.rules.rules.iter().any(|r| present.fit(r))
     }
 
     /// Finds the relations of one sentence.
@@ -1161,8 +1178,10 @@ impl RelationExtractor {
         // Pass 1: noun phrases, so that later left searches take their heads.
         let mut phrase_head: Vec<Option<usize>> = vec![None; items.len()];
         let mut candidates: Vec<Candidate> = Vec::new();
+        // Rules without a head and a tail among the sentence's mentions find nothing.
+        let present = KindsPresent::new(items.iter().map(|it| it.kind));
         for (r, rule) in inner.rules.rules.iter().enumerate() {
-            if rule.phrase {
+            if rule.phrase && present.fit(rule) {
                 self.apply(r, rule, &sentence, &occurrences, &phrase_head, &mut candidates);
             }
         }
@@ -1172,7 +1191,9 @@ impl RelationExtractor {
         // Pass 2: every rule.
         candidates.clear();
         for (r, rule) in inner.rules.rules.iter().enumerate() {
-            self.apply(r, rule, &sentence, &occurrences, &phrase_head, &mut candidates);
+            if present.fit(rule) {
+                self.apply(r, rule, &sentence, &occurrences, &phrase_head, &mut candidates);
+            }
         }
 
         // One relation per (type, head entity, tail entity): first rule, leftmost, longest.
