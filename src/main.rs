@@ -442,7 +442,6 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Tags into a stream: JSONL or CoNLL.
 /// How `alam tag --output PATH` writes to `PATH`.
 enum OutputTarget {
     /// A regular file, or nothing yet: write a temporary file beside it and rename it over this
@@ -481,6 +480,7 @@ fn output_target(path: &Path) -> anyhow::Result<OutputTarget> {
     }
 }
 
+/// Tags into a stream: JSONL or CoNLL.
 fn run_stream<W: Write + Send>(
     extractor: &Extractor,
     inputs: Vec<batch::Input>,

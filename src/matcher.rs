@@ -246,7 +246,8 @@ impl Matcher {
 
     /// The same candidates as [`Matcher::candidates`], found by walking the anchored automaton
     /// only from word starts (`starts`, from the normalizer) and from the ends of the proclitic
-    /// runs that start words: most of the text is never fed to an automaton.
+    /// runs that start words: most of the text is never fed to an automaton. `starts` must be
+    /// every word start of `text`, in order: each word's end is taken from the next one.
     pub(crate) fn candidates_at_word_starts(
         &self,
         text: &str,
