@@ -7,7 +7,7 @@
 //! one a `Value` gives: the last of duplicate keys wins, and a line that is not a JSON object,
 //! has trailing characters, nests deeper than serde_json's recursion limit or holds a number out
 //! of range anywhere is refused with the same error (skipped values are parsed as a `Value` is,
-//! into nothing, rather than with `Skip`, which checks less).
+//! into nothing, rather than with serde's `IgnoredAny`, which checks less).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -81,7 +81,15 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed<'de>, A::Error> {
         let (mut id, mut text) = (None, Text::Missing);
         while let Some(key) = map.next_key::<Str<'de>>()? {
-            if key.0 == self.text_field {
+            if key.0 == self.text_field && key.0 == self.id_field {
+                // One field for both (`--id-field text`): the id is the whole value.
+                let value = map.next_value::<Value>()?;
+                text = match &value {
+                    Value::String(s) => Text::Str(Cow::Owned(s.clone())),
+                    _ => Text::NotString,
+                };
+                id = Some(value);
+            } else if key.0 == self.text_field {
                 text = map.next_value::<TextValue<'de>>()?.0;
             } else if key.0 == self.id_field {
                 id = Some(map.next_value::<Value>()?);
@@ -267,6 +275,10 @@ mod tests {
         for line in lines {
             assert_eq!(by_fields(line), by_value(line), "{line}");
         }
+        // One field as both the id and the text.
+        let one = parse(r#"{"t": "باماكو", "x": 1}"#, "t", "t").unwrap();
+        let id = Some(Value::from("باماكو"));
+        assert_eq!(one, Parsed::Object { id, text: Text::Str(Cow::Borrowed("باماكو")) });
         // Borrowed when there is nothing to unescape.
         let Ok(Parsed::Object { text: Text::Str(Cow::Borrowed(s)), .. }) =
             parse(r#"{"text": "وصل"}"#, "text", "id")
