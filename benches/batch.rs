@@ -1,6 +1,8 @@
 //! The batch path (JSONL in, JSONL out) on real news at 1 and 2 threads, in MB/s of input: with
 //! relations, as `alam tag` runs by default (`batch/threads/N`), and without them
-//! (`batch_no_relations/threads/N`, as `alam tag --no-relations`).
+//! (`batch_no_relations/threads/N`, as `alam tag --no-relations`), in memory; and the `alam tag`
+//! command itself on the same records, a file in and a fresh file out, start-up included
+//! (`cli/threads/N`: the end-to-end figure of the performance issue).
 //!
 //! Reads `../shared/data/saudinewsnet/saudinewsnet.txt.gz` (non-commercial license: never copied
 //! into the project); when it is absent, the benchmark says so and falls back to the seed
@@ -91,6 +93,40 @@ fn bench(c: &mut Criterion) {
         }
         group.finish();
     }
+
+    // The command: the same records from a file to a fresh file (removed before each run,
+    // outside the timing: renaming over a large file frees its pages on the clock).
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, &jsonl).unwrap();
+    let output = dir.path().join("out.jsonl");
+    let mut group = c.benchmark_group("cli");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    group.throughput(Throughput::Bytes(jsonl.len() as u64));
+    for threads in [1usize, 2] {
+        group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &threads| {
+            b.iter_custom(|iterations| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    let _ = std::fs::remove_file(&output);
+                    let started = std::time::Instant::now();
+                    let status = std::process::Command::new(env!("CARGO_BIN_EXE_alam"))
+                        .args(["tag", "-q", "--threads", &threads.to_string(), "-o"])
+                        .arg(&output)
+                        .arg(&input)
+                        .status()
+                        .unwrap();
+                    total += started.elapsed();
+                    assert!(status.success(), "alam tag failed: {status}");
+                }
+                total
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

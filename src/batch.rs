@@ -70,6 +70,10 @@ pub struct TagOptions {
     /// The most records in one batch.
     pub batch_records: usize,
     /// The most input bytes in one batch (a single larger record makes a batch of its own).
+    /// Default 512 KiB: small enough that tagging starts soon after the first bytes are read and
+    /// the last batch is written soon after the workers finish, large enough that handing a
+    /// batch over costs nothing (`alam tag --threads 2` on 46 MB of news: 0.272 s against
+    /// 0.285 s with 4 MiB batches; on 16 MB, 0.115 s against 0.142 s).
     pub batch_bytes: usize,
     /// The largest record (a JSONL line, or a `.txt` document) tagged, in bytes; a larger one
     /// becomes an error record, and is skipped without being held in memory. Default 64 MiB.
@@ -87,7 +91,7 @@ impl Default for TagOptions {
             format: Format::Jsonl,
             shard: None,
             batch_records: 1024,
-            batch_bytes: 4 << 20,
+            batch_bytes: 512 << 10,
             max_record_bytes: 64 << 20,
             relations: None,
         }
