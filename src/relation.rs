@@ -52,11 +52,11 @@
 //! [`fold`]: crate::fold
 //! [`sentences`]: crate::sentences
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::chars::{
@@ -1022,12 +1022,14 @@ impl RelationExtractor {
         order.sort_unstable();
         let mut out = Vec::new();
         let mut scratch = Scratch::default();
+        let mut group: Vec<usize> = Vec::new();
         let mut i = 0;
         while i < order.len() {
             let s = order[i].0;
             let j = i + order[i..].iter().take_while(|o| o.0 == s).count();
             if j - i >= 2 && self.some_rule_fits(order[i..j].iter().map(|o| mentions[o.2].kind())) {
-                let group: Vec<usize> = order[i..j].iter().map(|o| o.2).collect();
+                group.clear();
+                group.extend(order[i..j].iter().map(|o| o.2));
                 let sentence = (&spans[s], s);
                 self.sentence(text, sentence, doc, mentions, &group, &mut scratch, &mut out)?;
             }
@@ -1053,7 +1055,7 @@ impl RelationExtractor {
         doc: Option<&Normalized>,
         mentions: &'e [Mention<'_>],
         group: &[usize],
-        scratch: &mut Scratch,
+        scratch: &mut Scratch<'e>,
         out: &mut Vec<Relation<'e>>,
     ) -> Result<()> {
         let inner = &*self.inner;
@@ -1099,7 +1101,8 @@ impl RelationExtractor {
         }
         let token_of = |p: usize| tokens.partition_point(|t| t.1 <= p).min(tokens.len() - 1);
 
-        let mut items: Vec<Item<'e>> = Vec::with_capacity(group.len());
+        let items = &mut scratch.items;
+        items.clear();
         for &g in group {
             let m = &mentions[g];
             let s = m.start.clamp(range.start, range.end) - base_original;
@@ -1131,7 +1134,7 @@ impl RelationExtractor {
             let near = &mut scratch.near;
             near.clear();
             near.resize(tokens.len(), false);
-            for it in &items {
+            for it in items.iter() {
                 let from = it.t0.saturating_sub(before);
                 let to = (it.t1 + after).min(tokens.len() - 1);
                 near[from..=to].iter_mut().for_each(|n| *n = true);
@@ -1144,7 +1147,8 @@ impl RelationExtractor {
                 near.get(token).copied().unwrap_or(false)
             });
         }
-        let mut occurrences: Vec<Occurrence> = Vec::new();
+        let occurrences = &mut scratch.occurrences;
+        occurrences.clear();
         self.triggers(folded, starts, &mut |s, e, pattern, clitic| {
             if items.iter().any(|it| it.fs < e && s < it.fe) {
                 return;
@@ -1171,18 +1175,24 @@ impl RelationExtractor {
         occurrences.sort_by_key(|o| (o.rule, o.fs, std::cmp::Reverse(o.fe)));
         occurrences.dedup_by_key(|o| (o.rule, o.fs, o.fe));
 
-        let mut starts: Vec<usize> = occurrences.iter().map(|o| o.t0).collect();
-        starts.sort_unstable();
-        starts.dedup();
-        let sentence = Sentence { folded, tokens, items: &items, trigger_starts: &starts };
+        let trigger_starts = &mut scratch.trigger_starts;
+        trigger_starts.clear();
+        trigger_starts.extend(occurrences.iter().map(|o| o.t0));
+        trigger_starts.sort_unstable();
+        trigger_starts.dedup();
+        let (items, occurrences) = (&*items, &*occurrences);
+        let sentence = Sentence { folded, tokens, items, trigger_starts };
         // Pass 1: noun phrases, so that later left searches take their heads.
-        let mut phrase_head: Vec<Option<usize>> = vec![None; items.len()];
-        let mut candidates: Vec<Candidate> = Vec::new();
+        let phrase_head = &mut scratch.phrase_head;
+        phrase_head.clear();
+        phrase_head.resize(items.len(), None);
+        let candidates = &mut scratch.candidates;
+        candidates.clear();
         // Rules without a head and a tail among the sentence's mentions find nothing.
         let present = KindsPresent::new(items.iter().map(|it| it.kind));
         for (r, rule) in inner.rules.rules.iter().enumerate() {
             if rule.phrase && present.fit(rule) {
-                self.apply(r, rule, &sentence, &occurrences, &phrase_head, &mut candidates);
+                self.apply(r, rule, &sentence, occurrences, phrase_head, candidates);
             }
         }
         for (first, other) in candidates.iter().filter_map(|c| c.phrase) {
@@ -1192,7 +1202,7 @@ impl RelationExtractor {
         candidates.clear();
         for (r, rule) in inner.rules.rules.iter().enumerate() {
             if present.fit(rule) {
-                self.apply(r, rule, &sentence, &occurrences, &phrase_head, &mut candidates);
+                self.apply(r, rule, &sentence, occurrences, phrase_head, candidates);
             }
         }
 
@@ -1200,9 +1210,11 @@ impl RelationExtractor {
         candidates.sort_by_key(|c| {
             (c.rule, c.trigger.map(|t| (t.0, std::cmp::Reverse(t.1))), c.head, c.tail)
         });
-        let mut seen: HashSet<(RelationKind, &str, &str)> = HashSet::new();
-        let mut found: Vec<(usize, Relation<'e>)> = Vec::new();
-        for c in &candidates {
+        let seen = &mut scratch.seen;
+        seen.clear();
+        let found = &mut scratch.found;
+        found.clear();
+        for c in candidates.iter() {
             let (head, tail) = (&items[c.head], &items[c.tail]);
             let kind = inner.rules.rules[c.rule].kind;
             if !seen.insert((kind, head.entity.id(), tail.entity.id())) {
@@ -1234,7 +1246,7 @@ impl RelationExtractor {
             ));
         }
         found.sort_by_key(|(p, r)| (*p, r.head.min(r.tail), r.head, r.tail, r.kind));
-        out.extend(found.into_iter().map(|(_, r)| r));
+        out.extend(found.drain(..).map(|(_, r)| r));
         Ok(())
     }
 
@@ -1423,15 +1435,24 @@ impl RelationExtractor {
     }
 }
 
-/// Reusable buffers for one call of [`RelationExtractor::extract`].
+/// Reusable buffers for one call of [`RelationExtractor::extract`], cleared for each sentence.
 #[derive(Default)]
-struct Scratch {
+struct Scratch<'e> {
     normalized: Normalized,
     tokens: Vec<(usize, usize)>,
     /// The word starts of the current sentence, in its coordinates.
     starts: Vec<usize>,
     /// Per token of the current sentence: can a trigger starting there matter?
     near: Vec<bool>,
+    items: Vec<Item<'e>>,
+    occurrences: Vec<Occurrence>,
+    /// The first token of every trigger occurrence, sorted.
+    trigger_starts: Vec<usize>,
+    phrase_head: Vec<Option<usize>>,
+    candidates: Vec<Candidate>,
+    /// (type, head entity, tail entity) already found in the sentence.
+    seen: FxHashSet<(RelationKind, &'e str, &'e str)>,
+    found: Vec<(usize, Relation<'e>)>,
 }
 
 /// The tokens of a folded sentence whose white space is all single spaces (the fold turns every
