@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use alam::batch::{tag_inputs, Input, JsonlSink, TagOptions};
 use alam::{Extractor, Gazetteer, RelationExtractor};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 
 /// About this many bytes of JSONL input.
 const TARGET: usize = 16 << 20;
@@ -58,6 +61,17 @@ fn corpus() -> (String, Vec<u8>) {
     (name.to_string(), jsonl)
 }
 
+/// A group of ten samples of whole runs over `bytes` of input, in MB/s.
+fn group<'c>(c: &'c mut Criterion, name: &str, bytes: usize) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8))
+        .throughput(Throughput::Bytes(bytes as u64));
+    group
+}
+
 fn bench(c: &mut Criterion) {
     let extractor = Extractor::new(Gazetteer::embedded().unwrap()).unwrap();
     let (name, jsonl) = corpus();
@@ -67,12 +81,7 @@ fn bench(c: &mut Criterion) {
     for (group_name, options) in
         [("batch", with_relations), ("batch_no_relations", TagOptions::default())]
     {
-        let mut group = c.benchmark_group(group_name);
-        group
-            .sample_size(10)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(8));
-        group.throughput(Throughput::Bytes(jsonl.len() as u64));
+        let mut group = group(c, group_name, jsonl.len());
         for threads in [1usize, 2] {
             group.bench_with_input(
                 // The id stays the same whichever corpus was found, so runs compare; the corpus
@@ -100,12 +109,7 @@ fn bench(c: &mut Criterion) {
     let input = dir.path().join("in.jsonl");
     std::fs::write(&input, &jsonl).unwrap();
     let output = dir.path().join("out.jsonl");
-    let mut group = c.benchmark_group("cli");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8));
-    group.throughput(Throughput::Bytes(jsonl.len() as u64));
+    let mut group = group(c, "cli", jsonl.len());
     for threads in [1usize, 2] {
         group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &threads| {
             b.iter_custom(|iterations| {
