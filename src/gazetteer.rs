@@ -277,7 +277,8 @@ impl Gazetteer {
     }
 
     /// Adds the spelling variants that `rules` make of the names of every entity flagged
-    /// `foreign`. A variant that folds like a name already known (of any entity) is skipped, so
+    /// `foreign`. A variant that folds like a name already known (of any entity), or like a
+    /// proclitic run glued to one (بلنكن: ب + لنكن, Lincoln; باقار: ب + اقار), is skipped, so
     /// variants never create ambiguity and applying the rules twice adds nothing. A variant of a
     /// risky name is risky. Words shared by the names of three or more entities (مجموعة,
     /// جمهورية, وزارة...) are Arabic vocabulary, not transliterations, and are never varied.
@@ -350,7 +351,7 @@ impl Gazetteer {
             entity.names.reserve(bases.iter().map(|(generated, _)| generated.len()).sum());
             for (generated, risky) in bases {
                 for variant in generated {
-                    if known.insert(variant) {
+                    if !reads_as_clitic_and_name(variant, &known) && known.insert(variant) {
                         entity.names.push(Name {
                             text: variant.clone(),
                             risky: *risky,
@@ -687,6 +688,20 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
         foreign,
         parent: opt(parent),
         source: Source { file: file.to_string(), line },
+    })
+}
+
+/// Whether `folded` reads as a proclitic run (و ف ب ل ك, وب...) glued to a name of `known`,
+/// as the matcher would read it: بلنكن is ب + لنكن, and للجزائر is ل + the لل form of الجزائر.
+fn reads_as_clitic_and_name(folded: &str, known: &FxHashSet<&str>) -> bool {
+    crate::chars::CLITIC_RUNS.iter().any(|run| {
+        folded.strip_prefix(run).is_some_and(|rest| {
+            !rest.is_empty()
+                && (known.contains(rest)
+                    || (run.ends_with('ل')
+                        && rest.starts_with('ل')
+                        && known.contains(format!("ا{rest}").as_str())))
+        })
     })
 }
 

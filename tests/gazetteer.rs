@@ -105,21 +105,34 @@ fn foreign_generated() -> &'static Vec<(&'static Entity, Vec<String>)> {
     })
 }
 
+/// Every generated variant (all of them, about 5,900: a sample of 256 missed the few that read
+/// as a proclitic and another name, such as باقار = ب + اقار, one run in eight), in a sentence,
+/// links to its own entity.
+#[test]
+fn generated_variants_link_to_their_entity() {
+    let mut wrong = Vec::new();
+    for (entity, variants) in foreign_generated() {
+        for variant in variants {
+            let text = format!("قال المسؤول إن {variant} .");
+            let mentions = extractor().extract(&text).unwrap();
+            let hit = mentions.iter().find(|m| m.text(&text) == variant.as_str());
+            if hit.is_none_or(|m| m.entity.id() != entity.id()) {
+                let found: Vec<(&str, &str, &str)> =
+                    mentions.iter().map(|m| (m.text(&text), m.clitic, m.entity.id())).collect();
+                wrong.push(format!("{variant} of {}: {found:?}", entity.id()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} variants do not link to their entity:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
-
-    /// Every generated variant, in a sentence, links to its own entity.
-    #[test]
-    fn generated_variants_link_to_their_entity(pick in any::<prop::sample::Index>(), which in any::<prop::sample::Index>()) {
-        let all = foreign_generated();
-        let (entity, variants) = &all[pick.index(all.len())];
-        let variant = &variants[which.index(variants.len())];
-        let text = format!("قال المسؤول إن {variant} .");
-        let mentions = extractor().extract(&text).unwrap();
-        let hit = mentions.iter().find(|m| m.text(&text) == variant.as_str());
-        prop_assert!(hit.is_some(), "{variant} of {} not found in {:?}", entity.id(), mentions.iter().map(|m| m.text(&text)).collect::<Vec<_>>());
-        prop_assert_eq!(hit.unwrap().entity.id(), entity.id());
-    }
 
     /// Variant counts never exceed the cap, for any name.
     #[test]
