@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 
 use crate::chars::{is_word_char, runs_at_word_start, word_end, CLITIC_RUNS};
 use crate::error::{Error, ErrorKind, Result};
+use crate::firstword::{word_end_before, FirstWords};
 use crate::matcher::{CUE_GIVEN, CUE_TITLE};
 use crate::normalize::{fold, NormalizeOptions};
 use crate::variants::shipped_common_words;
@@ -397,50 +398,23 @@ fn surnames_by_word<'k>(
 ) -> Vec<SurnameHit<'k>> {
     let first_end = known.iter().map(|k| k.2).min().unwrap_or(0);
     let mut hits: Vec<SurnameHit<'k>> = Vec::new();
-    // One pass over the word starts after the first full name, with a bit filter on the
-    // first bytes of each surname (eight: four letters, as most surnames start with ال;
-    // six for the three-letter ones; shorter Latin ones are compared whole), then one hash
-    // lookup.
-    let head = |s: &[u8], n: usize| {
-        let mut h = [0u8; 8];
-        h[..n].copy_from_slice(s.get(..n)?);
-        Some(u64::from_le_bytes(h))
-    };
-    // About 64 bits per surname (a false positive costs a word_end and a hash lookup):
-    // 1,024 bits for a news article, up to 2^22 for a whole corpus passed as one text.
-    let bits = (known.len() * 64).next_power_of_two().clamp(1 << 10, 1 << 22);
-    let shift = 64 - bits.trailing_zeros();
-    let bit = |h: u64| (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize;
-    let (mut long, mut short) = (vec![0u64; bits / 64], vec![0u64; bits / 64]);
-    let mut tiny: Vec<&[u8]> = Vec::new();
-    for (surname, _, _) in known {
-        let (filter, n) = if surname.len() >= 8 { (&mut long, 8) } else { (&mut short, 6) };
-        match head(surname.as_bytes(), n) {
-            Some(h) => filter[bit(h) / 64] |= 1 << (bit(h) % 64),
-            None => tiny.push(surname.as_bytes()),
-        }
-    }
-    let any_short = short.iter().any(|&w| w != 0);
-    let test = |filter: &[u64], h: u64| filter[bit(h) / 64] & (1 << (bit(h) % 64)) != 0;
-    let maybe = |at: &[u8]| {
-        head(at, 8).is_some_and(|h| test(&long, h))
-            || (any_short && head(at, 6).is_some_and(|h| test(&short, h)))
-            || tiny.iter().any(|t| at.starts_with(t))
-    };
+    // One pass over the word starts after the first full name; a word is looked up only when
+    // the first-word filter of the surnames lets it through (a surname is one word).
+    let filter = FirstWords::new(known.iter().map(|(s, _, _)| s.as_str()));
     let by_surname: HashMap<&str, (&String, usize)> =
         known.iter().map(|(s, key, end)| (s.as_str(), (key, *end))).collect();
     let bytes = folded.as_bytes();
     let from = word_starts.partition_point(|&w| (w as usize) < first_end);
-    for &ws in &word_starts[from..] {
+    for (i, &ws) in word_starts.iter().enumerate().skip(from) {
         let ws = ws as usize;
+        let next = word_starts.get(i + 1).map_or(bytes.len(), |&n| n as usize);
+        let we = word_end_before(folded, ws, next);
         // The word itself, then after each proclitic run it starts with (و, ول...).
         let runs = runs_at_word_start(bytes, ws).into_iter().flatten();
         for (clitic, at) in std::iter::once(("", ws)).chain(runs) {
-            let Some(rest) = bytes.get(at..) else { break };
-            if !maybe(rest) {
+            if at > we || !filter.may_start(&bytes[at..we]) {
                 continue;
             }
-            let we = word_end(folded, at);
             let Some(&(key, _)) = by_surname.get(&folded[at..we]).filter(|(_, end)| *end <= ws)
             else {
                 continue;
