@@ -3,8 +3,9 @@
 //! A reader thread cuts the inputs into bounded batches of records; each batch is tagged on a
 //! local rayon pool with `par_iter().map().collect()` (which keeps order), or on the calling
 //! thread with one worker, and the rendered output goes to a writer thread. Memory stays flat:
-//! at most a few batches are alive at once, whatever the size of the dump. Every input record yields exactly one output (a tagged document or an
-//! error record in its place); records of other shards are skipped and counted.
+//! at most a few batches are alive at once, whatever the size of the dump. Every input record
+//! yields exactly one output (a tagged document or an error record in its place); records of
+//! other shards are skipped and counted.
 //!
 //! ```
 //! use alam::batch::{tag_inputs, Input, JsonlSink, TagOptions};
