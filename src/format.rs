@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::batch::{LineWriter, Output, Sink};
 use crate::chars::is_word_char;
 use crate::extractor::Mention;
-use crate::sentence::sentence_index;
+use crate::sentence::SentenceCursor;
 
 /// The JSONL line of a document (without the line end): `{"id", "entities", "relations"}`, the
 /// entities as [`Mention::to_record`] with their sentence index. The bytes are exactly those of
@@ -42,6 +42,7 @@ pub(crate) fn jsonl_line(
     out.push_str(&serde_json::to_string(id)?);
     out.push_str(",\"entities\":[");
     let mut numbers = itoa::Buffer::new();
+    let mut sentence = SentenceCursor::new(spans);
     for (i, m) in mentions.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -84,7 +85,7 @@ pub(crate) fn jsonl_line(
             }
             json_str(&mut out, alternative);
         }
-        number(&mut out, "],\"sentence\":", sentence_index(spans, m.start));
+        number(&mut out, "],\"sentence\":", sentence.index(m.start));
         if r.guessed {
             out.push_str(",\"guessed\":true");
         }
@@ -348,7 +349,7 @@ mod tests {
     use super::*;
     use crate::extractor::MentionRecord;
     use crate::relation::{RelationExtractor, RelationRecord};
-    use crate::{sentences, Extractor, Gazetteer};
+    use crate::{sentence_index, sentences, Extractor, Gazetteer};
     use proptest::prelude::*;
 
     /// The line as serde_json writes the records: what [`jsonl_line`] must equal.

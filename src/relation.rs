@@ -67,7 +67,7 @@ use crate::extractor::Mention;
 use crate::gazetteer::{Entity, EntityKind, Source};
 use crate::matcher::prefixes;
 use crate::normalize::{fold, NormalizeOptions, Normalized};
-use crate::sentence::{sentence_index, sentences};
+use crate::sentence::{sentences, SentenceCursor};
 
 /// The default rule file, embedded in the library.
 const DEFAULT_FILE: (&str, &str) =
@@ -200,9 +200,10 @@ enum RoleCapture {
 struct Kinds(u8);
 
 impl Kinds {
+    /// The bit of `kind`: its place in [`EntityKind::ALL`], which lists the kinds in declaration
+    /// order (a test checks), so the discriminant is that place.
     fn bit(kind: EntityKind) -> u8 {
-        let i = EntityKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-        1 << i
+        1 << kind as u8
     }
     fn contains(self, kind: EntityKind) -> bool {
         self.0 & Kinds::bit(kind) != 0
@@ -1014,10 +1015,11 @@ impl RelationExtractor {
         doc: Option<&Normalized>,
         mentions: &'e [Mention<'_>],
     ) -> Result<Vec<Relation<'e>>> {
+        let mut sentence = SentenceCursor::new(spans);
         let mut order: Vec<(usize, usize, usize)> = mentions
             .iter()
             .enumerate()
-            .map(|(i, m)| (sentence_index(spans, m.start), m.start, i))
+            .map(|(i, m)| (sentence.index(m.start), m.start, i))
             .collect();
         order.sort_unstable();
         let mut out = Vec::new();
@@ -1080,10 +1082,11 @@ impl RelationExtractor {
         // Where the sentence's words start, in its own coordinates: from the fold's word starts
         // (a word right at the sentence start counts whatever stands before the sentence).
         let all = n.word_starts();
-        let (lo, hi) = (
-            all.partition_point(|&w| (w as usize) < f0),
-            all.partition_point(|&w| (w as usize) < f1),
-        );
+        // Sentences come in text order: both searches start where the last sentence's ended.
+        let from = if doc.is_some() { scratch.word_cursor } else { 0 };
+        let lo = first_at_or_after(all, from, f0);
+        let hi = first_at_or_after(all, lo, f1);
+        scratch.word_cursor = hi;
         let starts = &mut scratch.starts;
         starts.clear();
         if folded.chars().next().is_some_and(is_word_char) && all.get(lo) != Some(&(f0 as u32)) {
@@ -1453,6 +1456,22 @@ struct Scratch<'e> {
     /// (type, head entity, tail entity) already found in the sentence.
     seen: FxHashSet<(RelationKind, &'e str, &'e str)>,
     found: Vec<(usize, Relation<'e>)>,
+    /// Where the last sentence's word starts ended in the document's word starts.
+    word_cursor: usize,
+}
+
+/// The index of the first of `sorted` at or after `x`, searched forward from `from`, which must
+/// be at most that index: a doubling probe, then a binary search in the last step (a few
+/// comparisons for the next sentence, where a search of the whole document takes a dozen).
+fn first_at_or_after(sorted: &[u32], from: usize, x: usize) -> usize {
+    debug_assert!(from == 0 || (sorted[from.min(sorted.len()) - 1] as usize) < x);
+    let (mut lo, mut step) = (from.min(sorted.len()), 1);
+    while lo + step <= sorted.len() && (sorted[lo + step - 1] as usize) < x {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(sorted.len());
+    lo + sorted[lo..hi].partition_point(|&w| (w as usize) < x)
 }
 
 /// The tokens of a folded sentence whose white space is all single spaces (the fold turns every
@@ -1738,6 +1757,29 @@ mod tests {
                 })
             });
             prop_assert_eq!(rx.some_rule_fits(kinds.iter().copied()), pairwise, "{:?}", kinds);
+        }
+    }
+
+    proptest! {
+        /// The forward search from a cursor finds what a binary search of the whole slice does.
+        #[test]
+        fn forward_search_is_the_binary_search(
+            mut sorted in prop::collection::vec(0u32..200, 0..80),
+            x in 0usize..220,
+            from_frac in 0.0f64..=1.0,
+        ) {
+            sorted.sort_unstable();
+            let expected = sorted.partition_point(|&w| (w as usize) < x);
+            // Any cursor at or before the answer.
+            let from = (expected as f64 * from_frac) as usize;
+            prop_assert_eq!(first_at_or_after(&sorted, from, x), expected);
+        }
+    }
+
+    #[test]
+    fn kind_bits_are_the_places_in_all() {
+        for (i, kind) in EntityKind::ALL.into_iter().enumerate() {
+            assert_eq!(Kinds::bit(kind), 1 << i, "{kind:?}");
         }
     }
 

@@ -223,9 +223,59 @@ pub fn sentence_index(sentences: &[Range<usize>], pos: usize) -> usize {
     sentences.partition_point(|r| r.start <= pos).saturating_sub(1)
 }
 
+/// [`sentence_index`] for positions asked in text order (the mentions of a document): each
+/// answer is found by stepping on from the last one, so a document's mentions cost one pass
+/// over its sentences. A position before the last one asked is searched from the beginning.
+#[derive(Debug)]
+pub(crate) struct SentenceCursor<'s> {
+    sentences: &'s [Range<usize>],
+    at: usize,
+}
+
+impl<'s> SentenceCursor<'s> {
+    pub(crate) fn new(sentences: &'s [Range<usize>]) -> SentenceCursor<'s> {
+        SentenceCursor { sentences, at: 0 }
+    }
+
+    /// [`sentence_index`] of `pos`.
+    pub(crate) fn index(&mut self, pos: usize) -> usize {
+        let s = self.sentences;
+        if s.get(self.at).is_some_and(|r| r.start > pos) {
+            self.at = sentence_index(s, pos);
+            return self.at;
+        }
+        while s.get(self.at + 1).is_some_and(|r| r.start <= pos) {
+            self.at += 1;
+        }
+        self.at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The cursor answers as [`sentence_index`] does, for positions in any order (text order
+        /// is the usual case, so half the runs sort them).
+        #[test]
+        fn the_cursor_is_sentence_index(
+            mut starts in proptest::collection::vec(0usize..100, 0..12),
+            mut positions in proptest::collection::vec(0usize..110, 0..30),
+            sorted in proptest::bool::ANY,
+        ) {
+            starts.sort_unstable();
+            starts.dedup();
+            let spans: Vec<Range<usize>> = starts.iter().map(|&s| s..s + 1).collect();
+            if sorted {
+                positions.sort_unstable();
+            }
+            let mut cursor = SentenceCursor::new(&spans);
+            for pos in positions {
+                proptest::prop_assert_eq!(cursor.index(pos), sentence_index(&spans, pos), "{}", pos);
+            }
+        }
+    }
 
     fn split(text: &str) -> Vec<&str> {
         sentences(text).into_iter().map(|r| &text[r]).collect()
