@@ -396,6 +396,36 @@ impl<W: Write + Send> LineWriter<W> {
         Ok(())
     }
 
+    /// Writes `line` and a line end, as [`LineWriter::write_lines`] writes the two together,
+    /// without copying a long line to append the end. `line` should hold no line end (a JSON
+    /// line never does); one that does is still written whole, only packed as one line.
+    ///
+    /// # Errors
+    /// Fails when the underlying writer fails.
+    pub fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
+        let whole = line.len() + 1;
+        if self.pending.len() + whole > PIPE_BUF {
+            self.flush_pending()?;
+        }
+        if whole <= PIPE_BUF {
+            self.pending.extend_from_slice(line);
+            self.pending.push(b'\n');
+            return Ok(());
+        }
+        // A long line: one vectored write of the line and its end (as one `write_all` of both).
+        let mut slices = [io::IoSlice::new(line), io::IoSlice::new(b"\n")];
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            match self.out.write_vectored(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     fn flush_pending(&mut self) -> io::Result<()> {
         if !self.pending.is_empty() {
             self.out.write_all(&self.pending)?;
@@ -436,10 +466,7 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
         if line.ends_with('\n') {
             self.out.write_lines(line.as_bytes())
         } else {
-            let mut bytes = Vec::with_capacity(line.len() + 1);
-            bytes.extend_from_slice(line.as_bytes());
-            bytes.push(b'\n');
-            self.out.write_lines(&bytes)
+            self.out.write_line(line.as_bytes())
         }
     }
 
@@ -877,4 +904,52 @@ pub fn id_string(id: &Value) -> String {
 /// Arabic text), and on failure again by the standard library for its exact error.
 fn utf8(bytes: &[u8]) -> std::result::Result<&str, std::str::Utf8Error> {
     simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records every write call, a vectored one as one call (as `writev` is).
+    #[derive(Default)]
+    struct Calls(Vec<Vec<u8>>);
+
+    impl Write for Calls {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            self.0.push(bufs.iter().flat_map(|b| b.iter().copied()).collect());
+            Ok(bufs.iter().map(|b| b.len()).sum())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    proptest::proptest! {
+        /// `write_line` writes what `write_lines` writes for the line with its end: the same
+        /// bytes, every write call whole lines, a call over PIPE_BUF one line.
+        #[test]
+        fn write_line_is_write_lines_with_the_end(
+            lengths in proptest::collection::vec(0usize..9000, 0..12),
+        ) {
+            let lines: Vec<Vec<u8>> =
+                lengths.iter().enumerate().map(|(i, &n)| vec![b'a' + (i % 26) as u8; n]).collect();
+            let (mut one, mut both) = (LineWriter::new(Calls::default()), LineWriter::new(Calls::default()));
+            for line in &lines {
+                one.write_line(line).unwrap();
+                both.write_lines(&[&line[..], b"\n"].concat()).unwrap();
+            }
+            one.flush().unwrap();
+            both.flush().unwrap();
+            proptest::prop_assert_eq!(one.out.0.concat(), both.out.0.concat());
+            for call in &one.out.0 {
+                proptest::prop_assert!(call.ends_with(b"\n"));
+                let lines_in_call = call.iter().filter(|&&b| b == b'\n').count();
+                proptest::prop_assert!(call.len() <= PIPE_BUF || lines_in_call == 1);
+            }
+        }
+    }
 }

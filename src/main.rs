@@ -9,8 +9,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// mimalloc: start-up (about 30 MB of small allocations building the gazetteer and the tries)
-/// 20% faster than the system allocator, and the per-document buffers a little.
+/// mimalloc: start-up (many small allocations building the gazetteer and the tries) and the
+/// per-document buffers a few percent faster than with the system allocator (README).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
