@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::batch::{LineWriter, Output, Sink};
 use crate::chars::is_word_char;
-use crate::extractor::Mention;
+use crate::extractor::{EntityRef, Mention, MentionRecord};
 use crate::sentence::SentenceCursor;
 
 /// The JSONL line of a document (without the line end): `{"id", "entities", "relations"}`, the
@@ -59,20 +59,14 @@ pub(crate) fn jsonl_line(
         number(&mut out, ",\"char_end\":", r.char_end);
         out.push_str(",\"text\":");
         json_str(&mut out, r.text);
-        out.push_str(",\"type\":\"");
-        out.push_str(r.kind.as_str());
-        out.push_str("\",\"entity\":");
-        json_str(&mut out, r.entity);
-        out.push_str(",\"name\":");
-        json_str(&mut out, r.name);
-        for (key, value) in
-            [(",\"name_en\":", r.name_en), (",\"qid\":", r.qid), (",\"parent\":", r.parent)]
-        {
-            out.push_str(key);
-            match value {
-                Some(v) => json_str(&mut out, v),
-                None => out.push_str("null"),
-            }
+        // The entity's fields are the same in every record of a listed entity: written once.
+        match &m.entity {
+            EntityRef::Listed(e) => out.push_str(e.output(|| {
+                let mut fields = String::new();
+                entity_fields(&mut fields, &r);
+                fields
+            })),
+            EntityRef::Guessed(_) => entity_fields(&mut out, &r),
         }
         out.push_str(",\"clitic\":");
         json_str(&mut out, r.clitic);
@@ -98,6 +92,25 @@ pub(crate) fn jsonl_line(
     }
     out.push('}');
     Ok(out)
+}
+
+/// The entity's fields of a mention record, from `"type"` to `"parent"`.
+fn entity_fields(out: &mut String, r: &MentionRecord<'_>) {
+    out.push_str(",\"type\":\"");
+    out.push_str(r.kind.as_str());
+    out.push_str("\",\"entity\":");
+    json_str(out, r.entity);
+    out.push_str(",\"name\":");
+    json_str(out, r.name);
+    for (key, value) in
+        [(",\"name_en\":", r.name_en), (",\"qid\":", r.qid), (",\"parent\":", r.parent)]
+    {
+        out.push_str(key);
+        match value {
+            Some(v) => json_str(out, v),
+            None => out.push_str("null"),
+        }
+    }
 }
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it: `"` and `\\`, the control

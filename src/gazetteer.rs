@@ -142,6 +142,40 @@ pub struct Entity {
     foreign: bool,
     parent: Option<String>,
     source: Source,
+    /// The entity's fields as `alam tag` writes them in each record, made on first use.
+    output: Memo,
+}
+
+/// A string made once from an entity's fields, which never change after loading (`format.rs`
+/// writes the entity's part of a mention record with it). Not part of the entity's value: equal
+/// whether made or not, and a clone starts empty.
+#[derive(Default)]
+pub(crate) struct Memo(std::sync::OnceLock<Box<str>>);
+
+impl Memo {
+    pub(crate) fn get_or_init(&self, make: impl FnOnce() -> String) -> &str {
+        self.0.get_or_init(|| make().into_boxed_str())
+    }
+}
+
+impl Clone for Memo {
+    fn clone(&self) -> Memo {
+        Memo::default()
+    }
+}
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Memo) -> bool {
+        true
+    }
+}
+
+impl Eq for Memo {}
+
+impl fmt::Debug for Memo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Memo")
+    }
 }
 
 impl Entity {
@@ -184,6 +218,10 @@ impl Entity {
     pub(crate) fn name(&self, index: usize) -> &Name {
         &self.names[index]
     }
+    /// The entity's part of a mention record, made by `make` on first use (see [`Memo`]).
+    pub(crate) fn output(&self, make: impl FnOnce() -> String) -> &str {
+        self.output.get_or_init(make)
+    }
 
     /// An entity that no gazetteer lists, made for a guessed name (see `src/person.rs`): one
     /// canonical name, no English name, QID or parent; its source is `<guessed>`.
@@ -198,6 +236,7 @@ impl Entity {
             foreign: false,
             parent: None,
             source: Source { file: "<guessed>".to_string(), line: 0 },
+            output: Memo::default(),
         }
     }
 
@@ -688,6 +727,7 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
         foreign,
         parent: opt(parent),
         source: Source { file: file.to_string(), line },
+        output: Memo::default(),
     })
 }
 
@@ -714,6 +754,17 @@ mod tests {
 
     fn load(rows: &str) -> Result<Gazetteer> {
         Gazetteer::from_tsv("test.tsv", &format!("{HEADER}{rows}"))
+    }
+
+    #[test]
+    fn the_output_memo_is_made_once_and_not_part_of_the_value() {
+        let g = load("mali\tGPE\tمالي\tMali\t\tQ912\t\t\n").unwrap();
+        let entity = &g.entities()[0];
+        let fresh = entity.clone();
+        assert_eq!(entity.output(|| "first".to_string()), "first");
+        assert_eq!(entity.output(|| "second".to_string()), "first");
+        assert_eq!(*entity, fresh);
+        assert_eq!(entity.clone().output(|| "again".to_string()), "again");
     }
 
     fn error_at(rows: &str) -> (usize, String) {
