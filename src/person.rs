@@ -48,8 +48,10 @@ const SECOND_HALVES: &[&str] =
 const MAX_WORDS: usize = 4;
 
 /// Up to this many surnames are looked for by substring search, more by one pass over the word
-/// starts ([`PersonRules::surnames`]).
-const FEW_SURNAMES: usize = 8;
+/// starts ([`PersonRules::surnames`]). A SIMD search reads a news article at several bytes a
+/// cycle, the word pass costs tens of cycles a word: on 46 MB of news, searching for up to 64
+/// surnames took 0.057 s where a limit of 8 took 0.067 s and the word pass alone 0.10 s.
+const FEW_SURNAMES: usize = 64;
 
 /// The words of the person rules, folded.
 #[derive(Debug, Default)]
