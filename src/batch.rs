@@ -477,7 +477,9 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
 
 /// Tags every input and hands each record's output to `sink`, in input order.
 ///
-/// `threads` workers tag bounded batches in parallel; the output does not depend on `threads`.
+/// `threads` workers tag bounded batches in parallel, several batches at once (a long record
+/// holds up only its own batch's output, not the other workers); the output does not depend on
+/// `threads`.
 /// `progress`, when given, is called after each batch with (documents and errors so far, input
 /// bytes so far).
 ///
@@ -507,30 +509,51 @@ pub fn tag_inputs(
     let mut folded = Normalized::default();
     let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
     let (batch_tx, batch_rx) = sync_channel::<Vec<Record>>(2);
-    let (out_tx, out_rx) = sync_channel::<Vec<Rendered>>(2);
+    let (out_tx, out_rx) = sync_channel::<(usize, Vec<Rendered>)>(2);
+    // With a pool, up to `in_flight` batches are tagged at once: a worker done with its part of
+    // one batch takes records of the next instead of waiting for the batch's slowest record.
+    // The writer puts them back in order and hands back a slot for each batch written, so at
+    // most `in_flight` batches are held, tagged or not.
+    let in_flight = 2 * threads.max(1);
+    let (slot_tx, slot_rx) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = slot_tx.send(());
+    }
     let mut stats = Stats::default();
 
     let (read_result, write_result) = std::thread::scope(|scope| {
         let reader = scope.spawn(|| read_batches(inputs, options, batch_tx));
-        let writer = scope.spawn(|| write_batches(out_rx, sink, progress));
-        for batch in batch_rx {
-            // One fold buffer per piece of work, reused from record to record.
-            let rendered: Vec<Rendered> = match &pool {
-                Some(pool) => pool.install(|| {
-                    batch
-                        .par_iter()
-                        .map_init(Normalized::default, |folded, r| {
-                            render(extractor, options, &names, r, folded)
-                        })
-                        .collect()
-                }),
-                None => batch
-                    .iter()
-                    .map(|r| render(extractor, options, &names, r, &mut folded))
-                    .collect(),
-            };
-            if out_tx.send(rendered).is_err() {
-                break; // The writer stopped: its error is reported below.
+        let writer = scope.spawn(|| write_batches(out_rx, slot_tx, sink, progress));
+        match &pool {
+            Some(pool) => pool.in_place_scope(|tasks| {
+                for (k, batch) in batch_rx.into_iter().enumerate() {
+                    if slot_rx.recv().is_err() {
+                        break; // The writer stopped: its error is reported below.
+                    }
+                    let out_tx = out_tx.clone();
+                    let names = &names;
+                    tasks.spawn(move |_| {
+                        // One fold buffer per piece of work, reused from record to record.
+                        let rendered: Vec<Rendered> = batch
+                            .par_iter()
+                            .map_init(Normalized::default, |folded, r| {
+                                render(extractor, options, names, r, folded)
+                            })
+                            .collect();
+                        let _ = out_tx.send((k, rendered));
+                    });
+                }
+            }),
+            None => {
+                for (k, batch) in batch_rx.into_iter().enumerate() {
+                    let rendered = batch
+                        .iter()
+                        .map(|r| render(extractor, options, &names, r, &mut folded))
+                        .collect();
+                    if out_tx.send((k, rendered)).is_err() {
+                        break; // The writer stopped: its error is reported below.
+                    }
+                }
             }
         }
         drop(out_tx);
@@ -713,28 +736,39 @@ struct Written {
 }
 
 fn write_batches(
-    rx: Receiver<Vec<Rendered>>,
+    rx: Receiver<(usize, Vec<Rendered>)>,
+    slots: SyncSender<()>,
     sink: &mut dyn Sink,
     progress: Option<&(dyn Fn(u64, u64) + Sync)>,
 ) -> io::Result<Written> {
     let mut w = Written { documents: 0, errors: 0, bytes: 0, mentions: BTreeMap::new() };
-    for batch in rx {
-        for r in &batch {
-            sink.write(&r.output)?;
-            if matches!(r.output, Output::Error { .. }) {
-                w.errors += 1;
-            } else {
-                w.documents += 1;
+    // Batches tagged ahead of the next one to write, by number.
+    let mut ahead: BTreeMap<usize, Vec<Rendered>> = BTreeMap::new();
+    let mut next = 0;
+    for (k, batch) in rx {
+        ahead.insert(k, batch);
+        while let Some(batch) = ahead.remove(&next) {
+            next += 1;
+            for r in &batch {
+                sink.write(&r.output)?;
+                if matches!(r.output, Output::Error { .. }) {
+                    w.errors += 1;
+                } else {
+                    w.documents += 1;
+                }
+                w.bytes += r.bytes;
+                for (kind, n) in &r.kinds {
+                    *w.mentions.entry((*kind).to_string()).or_default() += n;
+                }
             }
-            w.bytes += r.bytes;
-            for (kind, n) in &r.kinds {
-                *w.mentions.entry((*kind).to_string()).or_default() += n;
+            // The batch's slot is free (one thread tags without slots: nothing waits).
+            let _ = slots.try_send(());
+            if let Some(progress) = progress {
+                progress(w.documents + w.errors, w.bytes);
             }
-        }
-        if let Some(progress) = progress {
-            progress(w.documents + w.errors, w.bytes);
         }
     }
+    debug_assert!(ahead.is_empty(), "batches lost before {next}");
     sink.finish()?;
     Ok(w)
 }

@@ -535,3 +535,77 @@ fn relations_are_written_and_the_graph_is_built() {
     assert!(graph.is_object());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Batches finish out of order when one record is far longer than the next ones (each record
+/// its own batch, several tagged at once): the output still comes in input order, every record
+/// once.
+#[test]
+fn long_and_short_records_come_out_in_input_order() {
+    let long = "وصل الوفد إلى باماكو ثم غادر إلى موسكو. ".repeat(4000);
+    let mut input = String::new();
+    for i in 0..24 {
+        let text = if i % 8 == 0 { long.as_str() } else { "قال لافروف للجزائر" };
+        input.push_str(&serde_json::json!({"id": i, "text": text}).to_string());
+        input.push('\n');
+    }
+    let tag = |threads: usize| {
+        let mut options = TagOptions::default();
+        options.batch_records = 1;
+        let mut out = Vec::new();
+        tag_inputs(
+            extractor(),
+            vec![Input::reader("mem", Cursor::new(input.clone().into_bytes()))],
+            &options,
+            threads,
+            &mut JsonlSink::new(&mut out),
+            None,
+        )
+        .unwrap();
+        out
+    };
+    let one = tag(1);
+    let ids: Vec<u64> = std::str::from_utf8(&one)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (0..24).collect::<Vec<u64>>());
+    for threads in [2, 3] {
+        assert!(tag(threads) == one, "{threads} threads");
+    }
+}
+
+/// A sink that fails after a few records stops the run with its error, with any number of
+/// threads (no worker or reader left waiting).
+#[test]
+fn a_failing_sink_stops_the_run() {
+    struct Failing(usize);
+    impl alam::batch::Sink for Failing {
+        fn write(&mut self, _: &alam::batch::Output) -> std::io::Result<()> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.0 -= 1;
+            Ok(())
+        }
+        fn finish(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let input: String =
+        (0..500).map(|i| format!("{{\"id\":{i},\"text\":\"وصل الوفد إلى باماكو\"}}\n")).collect();
+    for threads in [1, 2, 4] {
+        let mut options = TagOptions::default();
+        options.batch_records = 3;
+        let result = tag_inputs(
+            extractor(),
+            vec![Input::reader("mem", Cursor::new(input.clone().into_bytes()))],
+            &options,
+            threads,
+            &mut Failing(10),
+            None,
+        );
+        let err = result.expect_err("the sink's error");
+        assert!(err.to_string().contains("disk full"), "{threads} threads: {err}");
+    }
+}
