@@ -168,53 +168,37 @@ impl Matcher {
         for (p, flags) in cue_slots {
             cue_of[p as usize] |= flags;
         }
-        refs.sort_unstable_by_key(|&(p, contracted, order, r)| {
-            (p, contracted, order, r.entity, r.name)
-        });
-        refs.dedup_by_key(|&mut (p, contracted, _, r)| (p, contracted, r));
-        let mut slots: Vec<Slot> =
-            cue_of.iter().map(|&cue| Slot { cue, ..Slot::default() }).collect();
-        for (i, &(p, contracted, _, _)) in refs.iter().enumerate() {
-            let slot = &mut slots[p as usize];
-            if slot.plain == 0 && slot.contracted == 0 {
-                slot.start = i as u32;
-            }
-            if contracted {
-                slot.contracted += 1;
-            } else {
-                slot.plain += 1;
-            }
-        }
-        let refs: Vec<NameRef> = refs.into_iter().map(|(_, _, _, r)| r).collect();
         let mut surfaces: Vec<String> = vec![String::new(); index.len()];
         for (surface, p) in index {
             surfaces[p as usize] = surface;
         }
-        let automaton = if full_scan {
-            Some(
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(&surfaces)
-                    .map_err(Error::automaton)?,
-            )
-        } else {
-            None
-        };
-        let walker = if dfa && surfaces.len() <= DFA_MAX_PATTERNS {
-            Walker::Dfa(Box::new(
-                dfa::Builder::new()
-                    .match_kind(MatchKind::Standard)
-                    .start_kind(StartKind::Anchored)
-                    .build(&surfaces)
-                    .map_err(Error::automaton)?,
-            ))
-        } else {
-            let mut records: Vec<(&str, u32)> =
-                surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
-            records.sort_unstable();
-            Walker::Trie(crawdad::Trie::from_records(records).map_err(Error::trie)?)
-        };
-        let first_words = FirstWords::new(surfaces.iter().map(String::as_str));
+        // The automaton (most of the build) on one thread, the pattern table and the first-word
+        // filter on another.
+        let (walkers, (slots, refs, first_words)) = rayon::join(
+            || walkers(&surfaces, full_scan, dfa),
+            || {
+                refs.sort_unstable_by_key(|&(p, contracted, order, r)| {
+                    (p, contracted, order, r.entity, r.name)
+                });
+                refs.dedup_by_key(|&mut (p, contracted, _, r)| (p, contracted, r));
+                let mut slots: Vec<Slot> =
+                    cue_of.iter().map(|&cue| Slot { cue, ..Slot::default() }).collect();
+                for (i, &(p, contracted, _, _)) in refs.iter().enumerate() {
+                    let slot = &mut slots[p as usize];
+                    if slot.plain == 0 && slot.contracted == 0 {
+                        slot.start = i as u32;
+                    }
+                    if contracted {
+                        slot.contracted += 1;
+                    } else {
+                        slot.plain += 1;
+                    }
+                }
+                let refs: Vec<NameRef> = refs.into_iter().map(|(_, _, _, r)| r).collect();
+                (slots, refs, FirstWords::new(surfaces.iter().map(String::as_str)))
+            },
+        );
+        let (automaton, walker) = walkers?;
         Ok(Matcher { automaton, walker, first_words, slots, refs, surfaces })
     }
 
@@ -396,6 +380,39 @@ impl Matcher {
             }
         }
     }
+}
+
+/// The full-scan automaton (when asked for) and the walker of `surfaces`, in pattern order.
+fn walkers(
+    surfaces: &[String],
+    full_scan: bool,
+    dfa: bool,
+) -> Result<(Option<AhoCorasick>, Walker)> {
+    let automaton = if full_scan {
+        Some(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(surfaces)
+                .map_err(Error::automaton)?,
+        )
+    } else {
+        None
+    };
+    let walker = if dfa && surfaces.len() <= DFA_MAX_PATTERNS {
+        Walker::Dfa(Box::new(
+            dfa::Builder::new()
+                .match_kind(MatchKind::Standard)
+                .start_kind(StartKind::Anchored)
+                .build(surfaces)
+                .map_err(Error::automaton)?,
+        ))
+    } else {
+        let mut records: Vec<(&str, u32)> =
+            surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+        records.sort_unstable();
+        Walker::Trie(crawdad::Trie::from_records(records).map_err(Error::trie)?)
+    };
+    Ok((automaton, walker))
 }
 
 /// The word starts of a folded text (the normalizer records them as it goes; this is for
