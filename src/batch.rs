@@ -26,6 +26,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::Instant;
@@ -509,7 +510,7 @@ pub fn tag_inputs(
     let mut folded = Normalized::default();
     let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
     let (batch_tx, batch_rx) = sync_channel::<Vec<Record>>(2);
-    let (out_tx, out_rx) = sync_channel::<(usize, Vec<Rendered>)>(2);
+    let (out_tx, out_rx) = sync_channel::<(usize, Option<Vec<Rendered>>)>(2);
     // With a pool, up to `in_flight` batches are tagged at once: a worker done with its part of
     // one batch takes records of the next instead of waiting for the batch's slowest record.
     // The writer puts them back in order and hands back a slot for each batch written, so at
@@ -533,14 +534,18 @@ pub fn tag_inputs(
                     let out_tx = out_tx.clone();
                     let names = &names;
                     tasks.spawn(move |_| {
-                        // One fold buffer per piece of work, reused from record to record.
-                        let rendered: Vec<Rendered> = batch
-                            .par_iter()
-                            .map_init(Normalized::default, |folded, r| {
-                                render(extractor, options, names, r, folded)
-                            })
-                            .collect();
-                        let _ = out_tx.send((k, rendered));
+                        // One fold buffer per piece of work, reused from record to record. A
+                        // panic becomes `None`, which stops the writer, so nothing waits for a
+                        // batch that will never come.
+                        let rendered = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            batch
+                                .par_iter()
+                                .map_init(Normalized::default, |folded, r| {
+                                    render(extractor, options, names, r, folded)
+                                })
+                                .collect::<Vec<Rendered>>()
+                        }));
+                        let _ = out_tx.send((k, rendered.ok()));
                     });
                 }
             }),
@@ -550,7 +555,7 @@ pub fn tag_inputs(
                         .iter()
                         .map(|r| render(extractor, options, &names, r, &mut folded))
                         .collect();
-                    if out_tx.send((k, rendered)).is_err() {
+                    if out_tx.send((k, Some(rendered))).is_err() {
                         break; // The writer stopped: its error is reported below.
                     }
                 }
@@ -735,8 +740,10 @@ struct Written {
     mentions: BTreeMap<String, u64>,
 }
 
+/// Writes the tagged batches in order (batch `k` after batch `k - 1`, whatever order they come
+/// in); `None` for a batch is a worker that panicked, an error.
 fn write_batches(
-    rx: Receiver<(usize, Vec<Rendered>)>,
+    rx: Receiver<(usize, Option<Vec<Rendered>>)>,
     slots: SyncSender<()>,
     sink: &mut dyn Sink,
     progress: Option<&(dyn Fn(u64, u64) + Sync)>,
@@ -746,6 +753,7 @@ fn write_batches(
     let mut ahead: BTreeMap<usize, Vec<Rendered>> = BTreeMap::new();
     let mut next = 0;
     for (k, batch) in rx {
+        let batch = batch.ok_or_else(|| io::Error::other("a worker panicked while tagging"))?;
         ahead.insert(k, batch);
         while let Some(batch) = ahead.remove(&next) {
             next += 1;
@@ -960,6 +968,36 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    /// Out-of-order batches are written in order; a batch lost to a panicking worker stops the
+    /// writer with an error instead of leaving it waiting.
+    #[test]
+    fn the_writer_puts_batches_in_order_and_stops_at_a_lost_one() {
+        let batch = |text: &str| {
+            vec![Rendered { output: Output::Jsonl(text.to_string()), kinds: Vec::new(), bytes: 1 }]
+        };
+        let (tx, rx) = sync_channel(8);
+        for (k, text) in [(2, "c"), (0, "a"), (1, "b")] {
+            tx.send((k, Some(batch(text)))).unwrap();
+        }
+        drop(tx);
+        let (slot_tx, _slot_rx) = sync_channel(8);
+        let mut out = Vec::new();
+        let written = write_batches(rx, slot_tx, &mut JsonlSink::new(&mut out), None).unwrap();
+        assert_eq!(out, b"a\nb\nc\n");
+        assert_eq!(written.documents, 3);
+
+        let (tx, rx) = sync_channel(8);
+        tx.send((1, Some(batch("b")))).unwrap();
+        tx.send((0, None)).unwrap();
+        let (slot_tx, _slot_rx) = sync_channel(8);
+        let mut out = Vec::new();
+        let Err(err) = write_batches(rx, slot_tx, &mut JsonlSink::new(&mut out), None) else {
+            panic!("a lost batch is an error");
+        };
+        assert!(err.to_string().contains("panicked"), "{err}");
+        assert!(out.is_empty());
     }
 
     proptest::proptest! {
