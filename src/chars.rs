@@ -70,24 +70,26 @@ pub(crate) fn word_char_before(text: &str, pos: usize) -> bool {
 /// (about a quarter of the words of news start with one of them, unpredictably).
 #[inline]
 pub(crate) fn proclitic_at(bytes: &[u8], at: usize) -> Option<char> {
-    // Index: the lead byte's low bit (0xD8 or 0xD9), then the second byte's six bits.
-    const CODES: [u8; 128] = {
-        let mut codes = [0; 128];
-        codes[64 | 0x08] = 1; // و U+0648: D9 88
-        codes[64 | 0x01] = 2; // ف U+0641: D9 81
-        codes[0x28] = 3; // ب U+0628: D8 A8
-        codes[64 | 0x04] = 4; // ل U+0644: D9 84
-        codes[64 | 0x03] = 5; // ك U+0643: D9 83
-        codes
-    };
     const LETTERS: [Option<char>; 6] =
         [None, Some('و'), Some('ف'), Some('ب'), Some('ل'), Some('ك')];
     let (&lead, &second) = (bytes.get(at)?, bytes.get(at + 1)?);
     if lead & 0xFE != 0xD8 || second & 0xC0 != 0x80 {
         return None;
     }
-    LETTERS[usize::from(CODES[usize::from(lead & 1) << 6 | usize::from(second & 0x3F)])]
+    LETTERS[usize::from(PROCLITIC_CODES[usize::from(lead & 1) << 6 | usize::from(second & 0x3F)])]
 }
+
+/// The proclitic letters' codes, indexed by the lead byte's low bit (0xD8 or 0xD9) and then the
+/// second byte's six bits.
+const PROCLITIC_CODES: [u8; 128] = {
+    let mut codes = [0; 128];
+    codes[64 | 0x08] = 1; // و U+0648: D9 88
+    codes[64 | 0x01] = 2; // ف U+0641: D9 81
+    codes[0x28] = 3; // ب U+0628: D8 A8
+    codes[64 | 0x04] = 4; // ل U+0644: D9 84
+    codes[64 | 0x03] = 5; // ك U+0643: D9 83
+    codes
+};
 
 /// The end of the word that starts at byte `at` of `text` (the next non-word character, or
 /// the end of the text).
@@ -122,6 +124,28 @@ pub(crate) fn runs_at_word_start(bytes: &[u8], ws: usize) -> [Option<(&'static s
     let Some(first) = proclitic_at(bytes, ws) else { return [None, None] };
     let pair = proclitic_at(bytes, ws + 2).and_then(|second| pair_run(first, second));
     [Some((single_run(first), ws + 2)), pair.map(|run| (run, ws + 4))]
+}
+
+/// Whether the word at `ws` (a word start) starts with a one-letter and with a two-letter
+/// proclitic run: the runs of [`runs_at_word_start`], found with table lookups and no branch on
+/// the letters, for loops that decide many words before acting on any.
+#[inline(always)]
+pub(crate) fn run_kinds_at(bytes: &[u8], ws: usize) -> (bool, bool) {
+    // Bit `6 * first + second` over the codes of `proclitic_code`: وب ول وك فب فل فك.
+    const PAIRS: u64 = 0b111 << (6 + 3) | 0b111 << (12 + 3);
+    let first = proclitic_code(bytes, ws);
+    let second = proclitic_code(bytes, ws + 2);
+    (first != 0, PAIRS >> (6 * first + second) & 1 == 1)
+}
+
+/// The code of the proclitic letter at `at` (1 و, 2 ف, 3 ب, 4 ل, 5 ك), 0 for anything else:
+/// [`proclitic_at`] without branches.
+#[inline(always)]
+fn proclitic_code(bytes: &[u8], at: usize) -> u32 {
+    let lead = bytes.get(at).copied().unwrap_or(0);
+    let second = bytes.get(at + 1).copied().unwrap_or(0);
+    let valid = u8::from(lead & 0xFE == 0xD8) & u8::from(second & 0xC0 == 0x80);
+    u32::from(PROCLITIC_CODES[usize::from(lead & 1) << 6 | usize::from(second & 0x3F)] * valid)
 }
 
 /// The two-letter proclitic run of `first` then `second`, if they make one.
@@ -211,6 +235,26 @@ mod tests {
                 let forward: Vec<(&str, usize)> =
                     runs_at_word_start(bytes, ws).into_iter().flatten().collect();
                 proptest::prop_assert_eq!(forward, back, "{:?} at {}", text, ws);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The branch-free run kinds are the runs `runs_at_word_start` finds, at every position
+        /// (word starts and others, near the end of the text too).
+        #[test]
+        fn run_kinds_are_the_runs_found(
+            letters in proptest::collection::vec(
+                proptest::sample::select(&['و', 'ف', 'ب', 'ل', 'ك', 'ا', 'م', ' ', 'ت', 'a', 'ـ'][..]),
+                0..12,
+            )
+        ) {
+            let text: String = letters.into_iter().collect();
+            let bytes = text.as_bytes();
+            for at in (0..text.len()).filter(|&p| text.is_char_boundary(p)) {
+                let runs = runs_at_word_start(bytes, at);
+                let kinds = run_kinds_at(bytes, at);
+                proptest::prop_assert_eq!(kinds, (runs[0].is_some(), runs[1].is_some()), "{:?} at {}", text, at);
             }
         }
     }

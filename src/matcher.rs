@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
-use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
+use crate::chars::{clitic_before, is_word_end, name_start, run_kinds_at, runs_at_word_start};
 use crate::error::{Error, Result};
 use crate::firstword::{word_end_before, FirstWords};
 use crate::gazetteer::Gazetteer;
@@ -253,6 +253,14 @@ impl Matcher {
     }
 
     /// `each(from, found)` calls `found(pattern, end)` for every pattern that starts at `from`.
+    ///
+    /// The word starts go in blocks of 64, in two steps. First, which words may begin a name at
+    /// their start, and after the proclitic run they start with (bits of three masks), asked of
+    /// the first-word filter (`firstword.rs`) with no branch on the answer: a word passes or not
+    /// unpredictably, and a loop that branched on each answer spent most of its time on the
+    /// branch. The words after a run are asked only for the words that start with one (a loop
+    /// over the bits of that mask). Then the walks, word by word in text order, where a bit is
+    /// set.
     fn walk_starts(
         &self,
         text: &str,
@@ -261,67 +269,90 @@ impl Matcher {
         each: impl Fn(usize, &mut dyn FnMut(u32, usize)),
     ) {
         let bytes = text.as_bytes();
-        for (i, &word) in starts.iter().enumerate() {
-            let p = word as usize;
-            // Every walk from this word reads its run of word characters first: no walk where
-            // no pattern begins with that run (`firstword.rs`).
-            let next = starts.get(i + 1).map_or(bytes.len(), |&n| n as usize);
-            let word_end = word_end_before(text, p, next);
-            debug_assert_eq!(word_end, crate::chars::word_end(text, p), "word starts of {text:?}");
-            // Names at the word start itself (a clitic may still stand before quotes).
-            if self.first_words.may_start(&bytes[p..word_end]) {
-                each(p, &mut |id, end| {
-                    if !is_word_end(text, end) || !self.pattern(id).plain_candidate() {
-                        return;
-                    }
-                    if let Some((clitic, token)) = name_start(text, p) {
-                        out.push(Candidate {
-                            token,
-                            start: p,
-                            end,
-                            pattern: id,
-                            contracted: false,
-                            clitic,
-                        });
-                    }
-                });
+        let mut ends = [0usize; 64];
+        for (b, block) in starts.chunks(64).enumerate() {
+            // Bit k: word k of the block may begin a name at its start; starts with a one-letter,
+            // a two-letter proclitic run (and has text after it).
+            let (mut whole, mut ones, mut twos) = (0u64, 0u64, 0u64);
+            for (k, &word) in block.iter().enumerate() {
+                let p = word as usize;
+                // Every walk from this word reads its run of word characters first.
+                let next = starts.get(b * 64 + k + 1).map_or(bytes.len(), |&n| n as usize);
+                let end = word_end_before(text, p, next);
+                debug_assert_eq!(end, crate::chars::word_end(text, p), "word starts of {text:?}");
+                ends[k] = end;
+                whole |= u64::from(self.first_words.may_start(&bytes[p..end])) << k;
+                let (one, two) = run_kinds_at(bytes, p);
+                ones |= u64::from(one & (p + 2 < bytes.len())) << k;
+                twos |= u64::from(two & (p + 4 < bytes.len())) << k;
             }
-            // Names after a proclitic run of one or two letters (every proclitic is two bytes,
-            // و ف ب ل ك: the first letter tells at once whether the word can have one).
-            for (clitic, after) in runs_at_word_start(bytes, p).into_iter().flatten() {
-                if after >= bytes.len() {
-                    break;
+            // The runs' letters are word characters: a run ends at or before the word's end.
+            let after_run = |mut words: u64, run: usize| {
+                let mut may = 0u64;
+                while words != 0 {
+                    let k = words.trailing_zeros() as usize;
+                    words &= words - 1;
+                    let from = block[k] as usize + run;
+                    may |= u64::from(self.first_words.may_start(&bytes[from..ends[k]])) << k;
                 }
-                // The run's letters are word characters: `after <= word_end`.
-                if !self.first_words.may_start(&bytes[after..word_end]) {
-                    continue;
+                may
+            };
+            let (single, pair) = (after_run(ones, 2), after_run(twos, 4));
+            let mut todo = whole | single | pair;
+            while todo != 0 {
+                let k = todo.trailing_zeros() as usize;
+                todo &= todo - 1;
+                let (p, bit) = (block[k] as usize, 1u64 << k);
+                if whole & bit != 0 {
+                    // Names at the word start itself (a clitic may still stand before quotes).
+                    each(p, &mut |id, end| {
+                        if !is_word_end(text, end) || !self.pattern(id).plain_candidate() {
+                            return;
+                        }
+                        if let Some((clitic, token)) = name_start(text, p) {
+                            out.push(Candidate {
+                                token,
+                                start: p,
+                                end,
+                                pattern: id,
+                                contracted: false,
+                                clitic,
+                            });
+                        }
+                    });
                 }
-                each(after, &mut |id, end| {
-                    if !is_word_end(text, end) {
-                        return;
-                    }
-                    let pattern = self.pattern(id);
-                    if pattern.plain_candidate() {
-                        out.push(Candidate {
-                            token: p,
-                            start: after,
-                            end,
-                            pattern: id,
-                            contracted: false,
-                            clitic,
-                        });
-                    }
-                    if !pattern.contracted.is_empty() && clitic.ends_with('ل') {
-                        out.push(Candidate {
-                            token: p,
-                            start: after,
-                            end,
-                            pattern: id,
-                            contracted: true,
-                            clitic,
-                        });
-                    }
-                });
+                // Names after a proclitic run of one or two letters (every proclitic is two
+                // bytes, و ف ب ل ك).
+                let runs = runs_at_word_start(bytes, p);
+                for (run, set) in runs.into_iter().zip([single & bit, pair & bit]) {
+                    let Some((clitic, after)) = run.filter(|_| set != 0) else { continue };
+                    each(after, &mut |id, end| {
+                        if !is_word_end(text, end) {
+                            return;
+                        }
+                        let pattern = self.pattern(id);
+                        if pattern.plain_candidate() {
+                            out.push(Candidate {
+                                token: p,
+                                start: after,
+                                end,
+                                pattern: id,
+                                contracted: false,
+                                clitic,
+                            });
+                        }
+                        if !pattern.contracted.is_empty() && clitic.ends_with('ل') {
+                            out.push(Candidate {
+                                token: p,
+                                start: after,
+                                end,
+                                pattern: id,
+                                contracted: true,
+                                clitic,
+                            });
+                        }
+                    });
+                }
             }
         }
     }
