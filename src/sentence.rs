@@ -73,12 +73,27 @@ fn is_letter(c: char) -> bool {
     }
 }
 
+/// The bytes that flag a candidate: the ASCII line breaks and end marks, the lead bytes C2 and
+/// E2, and 0x9F, the second byte of ؟.
+const FLAGGED: [u8; 8] = [b'\n', b'.', b'?', b'\r', b'!', 0x9F, 0xC2, 0xE2];
+
+/// Where the candidate flagged by the byte at `i` starts: `i`, or the byte before for 0x9F, a
+/// continuation byte (؟ is two bytes).
+#[inline]
+fn candidate_at(bytes: &[u8], i: usize) -> usize {
+    if bytes[i] == 0x9F {
+        i.saturating_sub(1)
+    } else {
+        i
+    }
+}
+
 /// The start of every character of `bytes` that may end a sentence, in order: the ASCII line
 /// breaks and end marks, the characters led by C2 (U+0085) and E2 (U+2026, U+2028, U+2029), and
-/// the character ended by 0x9F (؟ is D8 9F; D8 also starts most Arabic letters, 0x9F is rare).
-/// Three SIMD `memchr` searches merged, so ordinary text costs a fraction of a cycle per byte;
-/// the caller checks each candidate. Used where the processor has no AVX2 ([`candidates`]), and
-/// by the tests as the reference of the vector path.
+/// the character ended by 0x9F (؟ is D8 9F; D8 also starts most Arabic letters, 0x9F is rare):
+/// where a [`FLAGGED`] byte is. Three SIMD `memchr` searches merged, so ordinary text costs a
+/// fraction of a cycle per byte; the caller checks each candidate. Used where the processor has
+/// no AVX2 ([`candidates`]), and by the tests as the reference of the vector path.
 struct Candidates<'a> {
     bytes: &'a [u8],
     streams: [std::iter::Peekable<memchr::Memchr3<'a>>; 3],
@@ -86,10 +101,11 @@ struct Candidates<'a> {
 
 impl<'a> Candidates<'a> {
     fn new(bytes: &'a [u8]) -> Self {
+        let [a, b, c, d, e, f, g, h] = FLAGGED;
         let streams = [
-            memchr::memchr3_iter(b'\n', b'.', b'?', bytes).peekable(),
-            memchr::memchr3_iter(b'\r', b'!', 0x9F, bytes).peekable(),
-            memchr::memchr3_iter(0xC2, 0xE2, 0xC2, bytes).peekable(),
+            memchr::memchr3_iter(a, b, c, bytes).peekable(),
+            memchr::memchr3_iter(d, e, f, bytes).peekable(),
+            memchr::memchr3_iter(g, h, g, bytes).peekable(),
         ];
         Candidates { bytes, streams }
     }
@@ -106,8 +122,7 @@ impl Iterator for Candidates<'_> {
             .filter_map(|(k, s)| s.peek().map(|&i| (k, i)))
             .min_by_key(|&(_, i)| i)?;
         let i = self.streams[k].next()?;
-        // A continuation byte: report the start of its character (؟ is two bytes).
-        Some(if self.bytes[i] == 0x9F { i.saturating_sub(1) } else { i })
+        Some(candidate_at(self.bytes, i))
     }
 }
 
@@ -123,12 +138,6 @@ fn candidates(bytes: &[u8]) -> Vec<usize> {
     Candidates::new(bytes).collect()
 }
 
-/// Whether `b` is one of the bytes [`Candidates`] looks for.
-#[inline]
-fn flagged(b: u8) -> bool {
-    matches!(b, b'\n' | b'.' | b'?' | b'\r' | b'!' | 0x9F | 0xC2 | 0xE2)
-}
-
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
@@ -140,10 +149,7 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn candidates(bytes: &[u8]) -> Vec<usize> {
         let mut out = Vec::new();
-        let mut push = |i: usize| {
-            // A continuation byte: the start of its character (؟ is two bytes).
-            out.push(if bytes[i] == 0x9F { i.saturating_sub(1) } else { i });
-        };
+        let mut push = |i: usize| out.push(super::candidate_at(bytes, i));
         let mut base = 0;
         while let Some(block) = bytes.get(base..base + 64) {
             let mut mask = flags(block.as_ptr()) | flags(block[32..].as_ptr()) << 32;
@@ -154,7 +160,7 @@ mod avx2 {
             base += 64;
         }
         for (i, &b) in bytes.iter().enumerate().skip(base) {
-            if super::flagged(b) {
+            if super::FLAGGED.contains(&b) {
                 push(i);
             }
         }
@@ -169,17 +175,9 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     unsafe fn flags(at: *const u8) -> u64 {
         let v = _mm256_loadu_si256(at.cast());
-        let is = |b: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8));
-        let any = _mm256_or_si256(
-            _mm256_or_si256(
-                _mm256_or_si256(is(b'\n'), is(b'.')),
-                _mm256_or_si256(is(b'?'), is(b'\r')),
-            ),
-            _mm256_or_si256(
-                _mm256_or_si256(is(b'!'), is(0x9F)),
-                _mm256_or_si256(is(0xC2), is(0xE2)),
-            ),
-        );
+        let any = super::FLAGGED.iter().fold(_mm256_setzero_si256(), |any, &b| {
+            _mm256_or_si256(any, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8)))
+        });
         u64::from(_mm256_movemask_epi8(any) as u32)
     }
 }
