@@ -72,11 +72,7 @@ pub(crate) fn word_char_before(text: &str, pos: usize) -> bool {
 pub(crate) fn proclitic_at(bytes: &[u8], at: usize) -> Option<char> {
     const LETTERS: [Option<char>; 6] =
         [None, Some('و'), Some('ف'), Some('ب'), Some('ل'), Some('ك')];
-    let (&lead, &second) = (bytes.get(at)?, bytes.get(at + 1)?);
-    if lead & 0xFE != 0xD8 || second & 0xC0 != 0x80 {
-        return None;
-    }
-    LETTERS[usize::from(PROCLITIC_CODES[usize::from(lead & 1) << 6 | usize::from(second & 0x3F)])]
+    LETTERS[proclitic_code(bytes, at) as usize]
 }
 
 /// The proclitic letters' codes, indexed by the lead byte's low bit (0xD8 or 0xD9) and then the
@@ -138,8 +134,8 @@ pub(crate) fn run_kinds_at(bytes: &[u8], ws: usize) -> (bool, bool) {
     (first != 0, PAIRS >> (6 * first + second) & 1 == 1)
 }
 
-/// The code of the proclitic letter at `at` (1 و, 2 ف, 3 ب, 4 ل, 5 ك), 0 for anything else:
-/// [`proclitic_at`] without branches.
+/// The code of the proclitic letter at `at` (1 و, 2 ف, 3 ب, 4 ل, 5 ك), 0 for anything else
+/// (out of bounds too), found without branches.
 #[inline(always)]
 fn proclitic_code(bytes: &[u8], at: usize) -> u32 {
     let lead = bytes.get(at).copied().unwrap_or(0);
