@@ -9,15 +9,15 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use alam::batch::{self, Format, JsonlSink, Stats, TagOptions};
+use alam::format::{BratSink, ConllSink};
+use alam::{Extractor, Gazetteer, RelationExtractor, RuleSet, VariantRules};
+
 /// mimalloc: start-up (many small allocations building the gazetteer and the tries) and the
 /// per-document buffers a few percent faster than with the system allocator (README).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-use alam::batch::{self, Format, JsonlSink, Stats, TagOptions};
-use alam::format::{BratSink, ConllSink};
-use alam::{Extractor, Gazetteer, RelationExtractor, RuleSet, VariantRules};
 
 const AFTER_HELP: &str = "\
 Exit status of `alam tag`: 0 when every record was tagged, 1 when some records were errors \
