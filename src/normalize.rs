@@ -1425,19 +1425,29 @@ impl Normalized {
 
     /// The first folded position whose character starts at or after original offset `orig`
     /// (the folded text's length when there is none): the inverse of
-    /// [`Normalized::original_start`], by one binary search over the anchors.
-    pub(crate) fn folded_start(&self, orig: usize) -> usize {
+    /// [`Normalized::original_start`]. The anchors are searched forward from anchor `from`,
+    /// which must come at or before `orig` (0 always does): a doubling probe, a few steps when
+    /// `from` is the anchor returned for a position shortly before `orig`. Returns the folded
+    /// position and the anchor to search from for a later position.
+    pub(crate) fn folded_start_after(&self, orig: usize, from: usize) -> (usize, usize) {
         let len = self.text.len();
         // The first anchor at or after `orig`, and the segment before it, where folded and
         // original characters line up byte for byte (identity before the first anchor).
-        let j = self.anchors.partition_point(|&(_, o)| (o as usize) < orig);
+        let anchors = &self.anchors;
+        let (mut lo, mut step) = (from.min(anchors.len()), 1);
+        while lo + step <= anchors.len() && (anchors[lo + step - 1].1 as usize) < orig {
+            lo += step;
+            step *= 2;
+        }
+        let hi = (lo + step).min(anchors.len());
+        let j = lo + anchors[lo..hi].partition_point(|&(_, o)| (o as usize) < orig);
         let next = self.anchors.get(j).map_or(len, |&(f, _)| f as usize);
         let (f, o) = j.checked_sub(1).map_or((0, 0), |i| self.anchors[i]);
         let mut p = f as usize + (orig - o as usize);
         while p < next && !self.text.is_char_boundary(p) {
             p += 1;
         }
-        p.min(next)
+        (p.min(next), j)
     }
 
     /// The length in bytes of the original text this was folded from.
@@ -1581,7 +1591,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// `folded_start` is the smallest folded position whose `original_start` reaches the
+        /// `folded_start_after` is the smallest folded position whose `original_start` reaches the
         /// original offset, as a binary search over all positions finds it.
         #[test]
         fn folded_start_inverts_original_start(
@@ -1590,13 +1600,18 @@ mod tests {
             ).unwrap()
         ) {
             let n = normalize(&text, &NormalizeOptions::default()).unwrap();
+            let mut cursor = 0;
             for orig in 0..=text.len() {
                 let (mut lo, mut hi) = (0, n.text().len());
                 while lo < hi {
                     let mid = (lo + hi) / 2;
                     if n.original_start(mid) >= orig { hi = mid } else { lo = mid + 1 }
                 }
-                proptest::prop_assert_eq!(n.folded_start(orig), lo, "orig {} in {:?}", orig, text);
+                proptest::prop_assert_eq!(n.folded_start_after(orig, 0).0, lo, "orig {} in {:?}", orig, text);
+                // Searched from the anchor found for an earlier position: the same.
+                let (at, anchor) = n.folded_start_after(orig, cursor);
+                proptest::prop_assert_eq!(at, lo, "orig {} from anchor {} in {:?}", orig, cursor, text);
+                cursor = anchor;
             }
         }
     }

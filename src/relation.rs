@@ -64,6 +64,7 @@ use crate::chars::{
 };
 use crate::error::{Error, Result};
 use crate::extractor::Mention;
+use crate::firstword::{word_end_before, FirstWords};
 use crate::gazetteer::{Entity, EntityKind, Source};
 use crate::matcher::prefixes;
 use crate::normalize::{fold, NormalizeOptions, Normalized};
@@ -782,10 +783,25 @@ struct TriggerRef {
     prefix: bool,
 }
 
-/// The trigger trie, and the first three letters of the triggers.
+/// The trigger trie, and the filters asked before walking it.
 struct Triggers {
     trie: crawdad::Trie,
-    heads: Heads,
+    /// The first words of the triggers that some rule takes as whole words: a match of one
+    /// that ends a word starts where the text's word is one (`firstword.rs`). Most words of a
+    /// sentence are none, where three letters pass a quarter of them (ال and a letter).
+    first_words: FirstWords,
+    /// The first letters of the triggers that some rule takes as a prefix (`*`), if any.
+    heads: Option<Heads>,
+}
+
+impl Triggers {
+    /// Whether a trigger that a rule may keep may start at `at`, in the word of `folded` that
+    /// ends at `end`.
+    #[inline]
+    fn may_start(&self, folded: &str, at: usize, end: usize) -> bool {
+        self.first_words.may_start(&folded.as_bytes()[at..end])
+            || self.heads.as_ref().is_some_and(|h| h.may_start(folded, at))
+    }
 }
 
 impl std::fmt::Debug for Triggers {
@@ -796,11 +812,11 @@ impl std::fmt::Debug for Triggers {
 }
 
 /// The first three characters of a set of triggers, as one bit per triple of character codes
-/// ([`Heads::code`]: the Arabic letters, and 0 for every other character): most places a walk
-/// could start (a word start near a mention, the end of a proclitic run) begin with three letters
-/// no trigger begins with (32 KB of bits, where a walk costs a call and a trie step or two).
-/// A trigger shorter than three characters stands for every character after its end, so a place
-/// where a trigger matches always passes.
+/// ([`Heads::code`]: the Arabic letters, and 0 for every other character), for the triggers
+/// taken as prefixes, which the first-word filter cannot answer for (their match may end inside
+/// a word): most places a walk could start begin with three letters no trigger begins with (32
+/// KB of bits). A trigger shorter than three characters stands for every character after its
+/// end, so a place where a trigger matches always passes.
 struct Heads(Box<[u64]>);
 
 impl Heads {
@@ -953,7 +969,15 @@ impl RelationExtractor {
                 surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
             records.sort_unstable();
             let trie = crawdad::Trie::from_records(records).map_err(Error::trie)?;
-            Some(Triggers { trie, heads: Heads::new(surfaces.iter().map(String::as_str)) })
+            let taken = |prefix: bool| {
+                surfaces
+                    .iter()
+                    .zip(&patterns)
+                    .filter(move |(_, refs)| refs.iter().any(|r| r.prefix == prefix))
+                    .map(|(s, _)| s.as_str())
+            };
+            let heads = taken(true).next().is_some().then(|| Heads::new(taken(true)));
+            Some(Triggers { trie, first_words: FirstWords::new(taken(false)), heads })
         };
         // A trigger matches only with a mention next to it, at most its rule's gap away (rules
         // README, "How rules match"): to the right, a mention starting at most `gap` tokens
@@ -1051,23 +1075,27 @@ impl RelationExtractor {
     }
 
     /// Calls `found(start, end, pattern, clitic)` for every trigger of the automaton that
-    /// starts a word of `folded` (at `starts`) or follows a proclitic run that does (the run is
-    /// `clitic`, else "").
+    /// starts a word of `folded` (at `words`: start, end of its run of word characters) or
+    /// follows a proclitic run that does (the run is `clitic`, else ""), and that a rule may
+    /// keep: it ends a word, or some rule takes it as a prefix. (Walks find others too; the
+    /// filters before them may or may not let them through.)
     fn triggers(
         &self,
         folded: &str,
-        starts: &[usize],
+        words: &[(usize, usize)],
         found: &mut dyn FnMut(usize, usize, usize, &'static str),
     ) {
-        let Some(Triggers { trie, heads }) = &self.inner.automaton else { return };
+        let Some(triggers) = &self.inner.automaton else { return };
         let bytes = folded.as_bytes();
-        for &ws in starts {
-            if heads.may_start(folded, ws) {
-                prefixes(trie, folded, ws, &mut |p, e| found(ws, e, p as usize, ""));
+        for &(ws, end) in words {
+            if triggers.may_start(folded, ws, end) {
+                prefixes(&triggers.trie, folded, ws, &mut |p, e| found(ws, e, p as usize, ""));
             }
             for (clitic, after) in runs_at_word_start(bytes, ws).into_iter().flatten() {
-                if after < bytes.len() && heads.may_start(folded, after) {
-                    prefixes(trie, folded, after, &mut |p, e| found(after, e, p as usize, clitic));
+                if after < bytes.len() && triggers.may_start(folded, after, end) {
+                    prefixes(&triggers.trie, folded, after, &mut |p, e| {
+                        found(after, e, p as usize, clitic)
+                    });
                 }
             }
         }
@@ -1131,23 +1159,27 @@ impl RelationExtractor {
         // fold when there is one (folding is character by character and a sentence starts and
         // ends at a character that is no white space, so the cut equals the sentence's own
         // fold), else folded here. `n` positions map back to `base_original + offset`.
-        let (n, f0, base_original) = match doc {
-            Some(n) => (n, n.folded_start(range.start), 0),
+        // Sentences come in text order: the document's anchors are searched from where the
+        // last sentence's end was found, and the mentions' from the sentence's start.
+        let (n, f0, f1, anchor, base_original) = match doc {
+            Some(n) => {
+                let (f0, a0) = n.folded_start_after(range.start, scratch.anchor_cursor);
+                let (f1, a1) = n.folded_start_after(range.end, a0);
+                scratch.anchor_cursor = a1;
+                (n, f0, f1, a0, 0)
+            }
             None => {
                 scratch.normalized.refill(original, &inner.options)?;
-                (&scratch.normalized, 0, range.start)
+                let n = &scratch.normalized;
+                (n, 0, n.text().len(), 0, range.start)
             }
-        };
-        let f1 = match doc {
-            Some(n) => n.folded_start(range.end),
-            None => n.text().len(),
         };
         let folded = &n.text()[f0..f1];
 
         // Where the sentence's words start, in its own coordinates: from the fold's word starts
         // (a word right at the sentence start counts whatever stands before the sentence).
         let all = n.word_starts();
-        // Sentences come in text order: both searches start where the last sentence's ended.
+        // Both searches start where the last sentence's ended.
         let from = if doc.is_some() { scratch.word_cursor } else { 0 };
         let lo = first_at_or_after(all, from, f0);
         let hi = first_at_or_after(all, lo, f1);
@@ -1175,7 +1207,8 @@ impl RelationExtractor {
             let m = &mentions[g];
             let s = m.start.clamp(range.start, range.end) - base_original;
             let e = m.end.clamp(range.start, range.end) - base_original;
-            let (fs, fe) = (n.folded_start(s) - f0, n.folded_start(e) - f0);
+            let (fs, a) = n.folded_start_after(s, anchor);
+            let (fs, fe) = (fs - f0, n.folded_start_after(e, a).0 - f0);
             if fe <= fs {
                 continue;
             }
@@ -1207,17 +1240,27 @@ impl RelationExtractor {
                 let to = (it.t1 + after).min(tokens.len() - 1);
                 near[from..=to].iter_mut().for_each(|n| *n = true);
             }
-            let mut token = 0;
-            starts.retain(|&ws| {
+        }
+        // The words (start, end of its run of word characters) where a trigger may start; the
+        // end from the next word start (each run of word characters starts at one).
+        let words = &mut scratch.words;
+        words.clear();
+        let mut token = 0;
+        for (k, &ws) in starts.iter().enumerate() {
+            if inner.window.is_some() {
                 while tokens.get(token).is_some_and(|t| t.1 <= ws) {
                     token += 1;
                 }
-                near.get(token).copied().unwrap_or(false)
-            });
+                if !scratch.near.get(token).copied().unwrap_or(false) {
+                    continue;
+                }
+            }
+            let next = starts.get(k + 1).copied().unwrap_or(folded.len());
+            words.push((ws, word_end_before(folded, ws, next)));
         }
         let occurrences = &mut scratch.occurrences;
         occurrences.clear();
-        self.triggers(folded, starts, &mut |s, e, pattern, clitic| {
+        self.triggers(folded, words, &mut |s, e, pattern, clitic| {
             if items.iter().any(|it| it.fs < e && s < it.fe) {
                 return;
             }
@@ -1512,6 +1555,8 @@ struct Scratch<'e> {
     starts: Vec<usize>,
     /// Per token of the current sentence: can a trigger starting there matter?
     near: Vec<bool>,
+    /// The words of the current sentence where a trigger can matter: start, end.
+    words: Vec<(usize, usize)>,
     items: Vec<Item<'e>>,
     occurrences: Vec<Occurrence>,
     /// The first token of every trigger occurrence, sorted.
@@ -1523,6 +1568,8 @@ struct Scratch<'e> {
     found: Vec<(usize, Relation<'e>)>,
     /// Where the last sentence's word starts ended in the document's word starts.
     word_cursor: usize,
+    /// The document's fold anchor found for the last sentence's end.
+    anchor_cursor: usize,
 }
 
 /// The index of the first of `sorted` at or after `x`, searched forward from `from`, which must
@@ -1544,18 +1591,37 @@ fn first_at_or_after(sorted: &[u32], from: usize, x: usize) -> usize {
 /// where a word starts (`starts`, sorted).
 fn space_tokens(folded: &str, starts: &[usize], tokens: &mut Vec<(usize, usize)>) {
     tokens.clear();
-    let mut next = starts.iter().copied().peekable();
-    let mut from = 0;
-    let ends = memchr::memchr_iter(b' ', folded.as_bytes()).chain(std::iter::once(folded.len()));
-    for end in ends {
-        if end > from {
-            while next.next_if(|&w| w < from).is_some() {}
-            if next.peek().is_some_and(|&w| w < end) {
-                tokens.push((from, end));
-            }
+    let bytes = folded.as_bytes();
+    let mut end = 0;
+    for &ws in starts {
+        if ws < end {
+            continue;
         }
-        from = end + 1;
+        let mut start = ws;
+        while start > 0 && bytes[start - 1] != b' ' {
+            start -= 1;
+        }
+        end = next_space(bytes, ws);
+        tokens.push((start, end));
     }
+}
+
+/// The first space at or after `from` in `bytes`, or its length: eight bytes at a time (a
+/// word is a few letters, too short for a vector search to pay off).
+#[inline]
+fn next_space(bytes: &[u8], from: usize) -> usize {
+    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let mut at = from;
+    while let Some(eight) = bytes.get(at..at + 8) {
+        let x = u64::from_le_bytes(eight.try_into().expect("eight bytes")) ^ 0x2020_2020_2020_2020;
+        // The high bit of each byte that is zero in `x` (a space in `bytes`), exactly.
+        let zero = !(((x & LOW) + LOW) | x | LOW);
+        if zero != 0 {
+            return at + zero.trailing_zeros() as usize / 8;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| b == b' ').map_or(bytes.len(), |i| at + i)
 }
 
 /// The tokens of a folded sentence: runs between white space that hold a word character.
@@ -1698,6 +1764,31 @@ mod tests {
     use proptest::prelude::*;
 
     /// The embedded rules with and without the trigger window.
+    /// The shipped rules with every other trigger of each rule taken as a prefix (`*`).
+    fn with_prefix_triggers() -> RelationExtractor {
+        let tsv: Vec<String> = DEFAULT_FILE
+            .1
+            .lines()
+            .map(|line| {
+                let mut columns: Vec<String> = line.split('\t').map(String::from).collect();
+                if line.starts_with('#') || columns.len() < 2 || columns[1] == "-" {
+                    return line.to_string();
+                }
+                let triggers: Vec<String> = columns[1]
+                    .split('|')
+                    .enumerate()
+                    .map(|(i, t)| if i % 2 == 1 { format!("{t}*") } else { t.to_string() })
+                    .collect();
+                columns[1] = triggers.join("|");
+                columns.join("\t")
+            })
+            .collect();
+        let rules = RuleSet::from_tsv("prefixed.tsv", &tsv.join("\n")).unwrap();
+        let rx = RelationExtractor::new(rules).unwrap();
+        assert!(rx.inner.automaton.as_ref().is_some_and(|t| t.heads.is_some()));
+        rx
+    }
+
     fn windowed_and_not() -> &'static (Extractor, RelationExtractor, RelationExtractor) {
         static ALL: std::sync::OnceLock<(Extractor, RelationExtractor, RelationExtractor)> =
             std::sync::OnceLock::new();
@@ -1747,14 +1838,17 @@ mod tests {
         }
 
         /// Trigger walks from word starts and proclitic-run ends find exactly the triggers an
-        /// overlapping search over every position finds at those positions (so the first-letters
-        /// filter before each walk never hides one); the tokens cut at spaces are the tokens cut
-        /// at white space.
+        /// overlapping search over every position finds at those positions and a rule may keep
+        /// (ending a word, or taken as a prefix), so the filters before each walk never hide
+        /// one: with the shipped rules (whole words: the first-word filter) and with every other
+        /// trigger taken as a prefix (the first-letters filter too). The tokens cut at spaces
+        /// are the tokens cut at white space.
         #[test]
         fn trigger_walks_and_space_tokens_equal_the_full_search(
             words in prop::collection::vec((0usize..400, 0usize..8, 0usize..8), 0..40),
+            prefixed in any::<bool>(),
         ) {
-            let rx = RelationExtractor::embedded().unwrap();
+            let rx = if prefixed { with_prefix_triggers() } else { RelationExtractor::embedded().unwrap() };
             let inner = &*rx.inner;
             let clitics = ["", "و", "ف", "ب", "ل", "وب", "ولل", "ال"];
             let separators = [" ", "، ", " (", "«", "-", "", " - ", " ، "];
@@ -1773,8 +1867,14 @@ mod tests {
                 .filter(|&p| folded.is_char_boundary(p) && is_word_start(&folded, p))
                 .filter(|&p| folded[p..].chars().next().is_some_and(is_word_char))
                 .collect();
+            let words: Vec<(usize, usize)> = starts.iter().map(|&p| (p, word_end(&folded, p))).collect();
+            // What a rule may keep: a match that ends a word, or one of a prefix trigger.
+            let kept = |&(_, e, p, _): &(usize, usize, usize, &str)| {
+                is_word_end(&folded, e) || inner.patterns[p].iter().any(|r| r.prefix)
+            };
             let mut walked = Vec::new();
-            rx.triggers(&folded, &starts, &mut |s, e, p, c| walked.push((s, e, p, c)));
+            rx.triggers(&folded, &words, &mut |s, e, p, c| walked.push((s, e, p, c)));
+            walked.retain(kept);
             let mut searched = Vec::new();
             for s in (0..folded.len()).filter(|&p| folded.is_char_boundary(p)) {
                 let clitic = if is_word_start(&folded, s) {
@@ -1789,6 +1889,7 @@ mod tests {
                     }
                 }
             }
+            searched.retain(kept);
             walked.sort_unstable();
             searched.sort_unstable();
             prop_assert_eq!(walked, searched);
