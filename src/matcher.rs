@@ -281,7 +281,7 @@ impl Matcher {
                 let end = word_end_before(text, p, next);
                 debug_assert_eq!(end, crate::chars::word_end(text, p), "word starts of {text:?}");
                 ends[k] = end;
-                whole |= u64::from(self.first_words.may_start(&bytes[p..end])) << k;
+                whole |= u64::from(self.first_words.may_start(bytes, p, end)) << k;
                 let (one, two) = run_kinds_at(bytes, p);
                 ones |= u64::from(one & (p + 2 < bytes.len())) << k;
                 twos |= u64::from(two & (p + 4 < bytes.len())) << k;
@@ -293,7 +293,7 @@ impl Matcher {
                     let k = words.trailing_zeros() as usize;
                     words &= words - 1;
                     let from = block[k] as usize + run;
-                    may |= u64::from(self.first_words.may_start(&bytes[from..ends[k]])) << k;
+                    may |= u64::from(self.first_words.may_start(bytes, from, ends[k])) << k;
                 }
                 may
             };

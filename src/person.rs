@@ -414,7 +414,7 @@ fn surnames_by_word<'k>(
         // The word itself, then after each proclitic run it starts with (و, ول...).
         let runs = runs_at_word_start(bytes, ws).into_iter().flatten();
         for (clitic, at) in std::iter::once(("", ws)).chain(runs) {
-            if at > we || !filter.may_start(&bytes[at..we]) {
+            if at > we || !filter.may_start(bytes, at, we) {
                 continue;
             }
             let Some(&(key, _)) = by_surname.get(&folded[at..we]).filter(|(_, end)| *end <= ws)

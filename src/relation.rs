@@ -799,7 +799,7 @@ impl Triggers {
     /// ends at `end`.
     #[inline]
     fn may_start(&self, folded: &str, at: usize, end: usize) -> bool {
-        self.first_words.may_start(&folded.as_bytes()[at..end])
+        self.first_words.may_start(folded.as_bytes(), at, end)
             || self.heads.as_ref().is_some_and(|h| h.may_start(folded, at))
     }
 }
