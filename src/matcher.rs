@@ -129,7 +129,11 @@ impl Matcher {
         full_scan: bool,
         dfa: bool,
     ) -> Result<Matcher> {
-        let mut index: FxHashMap<String, u32> = FxHashMap::default();
+        // Sized for every name and its لل-contracted form up front: growing the table one
+        // doubling at a time rehashed a third of the build's work away.
+        let names: usize = gazetteer.entities().iter().map(|e| e.names().count()).sum();
+        let mut index: FxHashMap<String, u32> =
+            FxHashMap::with_capacity_and_hasher(names + names / 2 + cues.len(), Default::default());
         let mut cue_of: Vec<u8> = Vec::new();
         let mut slot = |surface: String| -> u32 {
             let next = index.len() as u32;
