@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
+use crate::charindex::CharIndex;
 use crate::chars::{is_quote, is_word_char};
 use crate::error::Result;
 use crate::gazetteer::{Entity, EntityKind, Gazetteer};
@@ -836,7 +837,7 @@ impl Extractor {
     ) -> Vec<Mention<'e>> {
         let entities = self.inner.gazetteer.entities();
         let mut out = Vec::with_capacity(chosen.len() + guesses.len());
-        let (mut byte, mut chars) = (0usize, 0usize);
+        let chars = CharIndex::new(original);
         let (mut picks, mut guesses) = (chosen.iter().peekable(), guesses.iter().peekable());
         loop {
             let take_guess = match (picks.peek(), guesses.peek()) {
@@ -858,10 +859,7 @@ impl Extractor {
                 guesses.next();
                 continue;
             }
-            chars += original[byte..start].chars().count();
-            let char_start = chars;
-            chars += original[start..end].chars().count();
-            byte = end;
+            let (char_start, char_end) = (chars.chars_before(start), chars.chars_before(end));
             if take_guess {
                 let Some(g) = guesses.next() else { break };
                 let id = format!("guess:{}", g.key.replace(' ', "_"));
@@ -870,7 +868,7 @@ impl Extractor {
                     start,
                     end,
                     char_start,
-                    char_end: chars,
+                    char_end,
                     clitic: g.clitic,
                     entity: EntityRef::Guessed(Box::new(entity)),
                     alias: "",
@@ -895,7 +893,7 @@ impl Extractor {
                 start,
                 end,
                 char_start,
-                char_end: chars,
+                char_end,
                 clitic: cand.clitic,
                 entity: EntityRef::Listed(entity),
                 alias: entity.name(pick.name.name as usize).text(),

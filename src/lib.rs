@@ -165,6 +165,7 @@ macro_rules! named_enum_traits {
 }
 
 pub mod batch;
+mod charindex;
 mod chars;
 pub mod conll_eval;
 mod error;
