@@ -510,8 +510,25 @@ impl Buffers {
     }
 }
 
-/// Where entities (or groups) are named by sure names: folded token starts, in text order.
-type Positions = HashMap<u32, Vec<usize>>;
+/// Where entities (or groups) are named by sure names: (entity or group, folded token start)
+/// pairs, sorted, so that each key's tokens come together in text order. A map of vectors cost
+/// an allocation per key per document, and its hashing, for a few dozen sure names.
+struct Positions(Vec<(u32, usize)>);
+
+impl Positions {
+    fn new(pairs: impl Iterator<Item = (u32, usize)>) -> Positions {
+        let mut pairs: Vec<(u32, usize)> = pairs.collect();
+        pairs.sort_unstable();
+        Positions(pairs)
+    }
+
+    /// The positions of `key`, in text order.
+    fn of(&self, key: u32) -> &[(u32, usize)] {
+        let from = self.0.partition_point(|p| p.0 < key);
+        let to = from + self.0[from..].partition_point(|p| p.0 == key);
+        &self.0[from..to]
+    }
+}
 
 /// A selected candidate with its linked name.
 #[derive(Clone, Copy, Debug)]
@@ -684,15 +701,9 @@ impl Extractor {
         let sure = select(picks.iter().filter(|p| !p.risky));
         // Where each entity, and each group (a country with its cities and demonyms), is named
         // by a sure name, in text order: one binary search per risky pick.
-        let mut named_at = Positions::default();
-        let mut group_at = Positions::default();
-        for s in &sure {
-            named_at.entry(s.name.entity).or_default().push(s.cand.token);
-            group_at
-                .entry(self.inner.group[s.name.entity as usize])
-                .or_default()
-                .push(s.cand.token);
-        }
+        let named_at = Positions::new(sure.iter().map(|s| (s.name.entity, s.cand.token)));
+        let group = |s: &Pick| self.inner.group[s.name.entity as usize];
+        let group_at = Positions::new(sure.iter().map(|s| (group(s), s.cand.token)));
         let mut kept: Vec<bool> = picks
             .iter()
             .map(|p| !p.risky || self.has_context(folded, p, &sure, (&named_at, &group_at)))
@@ -758,20 +769,18 @@ impl Extractor {
         // first); other names need a sure mention of a related entity close by, before or after
         // (a headline's مالي, then باماكو in the first paragraph; فاغنر near روسيا), not in
         // another story of a long page.
-        // Positions are sorted: sure picks come in text order.
         let around = kind != EntityKind::Per;
         let at = if around {
-            group_at.get(&self.inner.group[pick.name.entity as usize])
+            group_at.of(self.inner.group[pick.name.entity as usize])
         } else {
-            named_at.get(&pick.name.entity)
+            named_at.of(pick.name.entity)
         };
-        let at = at.map_or(&[][..], Vec::as_slice);
         let here = pick.cand.token;
-        let next = at.partition_point(|&t| t < here);
-        let before = next.checked_sub(1).map(|i| at[i]);
+        let next = at.partition_point(|&(_, t)| t < here);
+        let before = next.checked_sub(1).map(|i| at[i].1);
         if around {
             let near = |t: usize| t.abs_diff(here) <= NEARBY_BYTES;
-            if before.is_some_and(near) || at.get(next).is_some_and(|&t| near(t)) {
+            if before.is_some_and(near) || at.get(next).is_some_and(|&(_, t)| near(t)) {
                 return true;
             }
         } else if before.is_some() {
