@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::charindex::CharIndex;
 use crate::chars::{is_quote, is_word_char};
 use crate::error::Result;
+use crate::firstword::FirstWords;
 use crate::gazetteer::{Entity, EntityKind, Gazetteer};
 use crate::matcher::{Candidate, Matcher, NameRef};
 use crate::normalize::{fold, FoldTable, NormalizeOptions, Normalized};
@@ -177,6 +178,9 @@ pub struct ExtractorBuilder {
     full_scan: bool,
     dfa: bool,
     guess_persons: bool,
+    /// The first-word filter of a relation extractor's triggers, and the folds it was made
+    /// with.
+    triggers: Option<(Arc<FirstWords>, NormalizeOptions)>,
 }
 
 impl Default for ExtractorBuilder {
@@ -191,6 +195,7 @@ impl Default for ExtractorBuilder {
             full_scan: false,
             dfa: false,
             guess_persons: true,
+            triggers: None,
         }
     }
 }
@@ -249,6 +254,31 @@ impl ExtractorBuilder {
         self
     }
 
+    /// Mark, while walking the names, the words where a trigger of `relations` may start, so
+    /// that [`RelationExtractor::extract_folded`](crate::RelationExtractor::extract_folded)
+    /// on the fold of [`Extractor::extract_into`] does not look at each word again (default:
+    /// no relation extractor). The relations are the same either way. Has no effect when the
+    /// two fold with different options, when the rules have a trigger taken as a prefix, or with
+    /// [`ExtractorBuilder::full_scan`].
+    ///
+    /// ```
+    /// use alam::{Extractor, Gazetteer, Normalized, RelationExtractor};
+    /// let relations = RelationExtractor::embedded()?;
+    /// let extractor = Extractor::builder().relations(&relations).build(Gazetteer::embedded()?)?;
+    /// let text = "زار وزير الخارجية الروسي سيرغي لافروف الجزائر.";
+    /// let mut folded = Normalized::default();
+    /// let mentions = extractor.extract_into(text, &mut folded)?;
+    /// let spans = alam::sentences(text);
+    /// let found = relations.extract_folded(text, &spans, &folded, &mentions)?;
+    /// assert_eq!(found, relations.extract(text, &mentions)?);
+    /// # Ok::<(), alam::Error>(())
+    /// ```
+    pub fn relations(&mut self, relations: &crate::RelationExtractor) -> &mut Self {
+        self.triggers =
+            relations.word_filter().map(|filter| (filter, relations.normalize_options().clone()));
+        self
+    }
+
     /// Builds the extractor: folds every name and compiles the automaton.
     ///
     /// # Errors
@@ -290,8 +320,14 @@ impl ExtractorBuilder {
                 at
             })
             .collect();
+        let triggers = self
+            .triggers
+            .as_ref()
+            .filter(|(_, options)| *options == self.options && !self.full_scan)
+            .map(|(filter, _)| Arc::clone(filter));
         Ok(Extractor {
             inner: Arc::new(Inner {
+                triggers,
                 group,
                 gazetteer,
                 matcher,
@@ -319,6 +355,8 @@ struct Inner {
     group: Vec<u32>,
     /// The rules that guess unlisted person names, when on.
     persons: Option<&'static PersonRules>,
+    /// The first-word filter of the relation triggers whose words the walks mark, if linked.
+    triggers: Option<Arc<FirstWords>>,
 }
 
 /// Finds gazetteer names in Arabic text and links each mention to its entity.
@@ -607,7 +645,7 @@ impl Extractor {
             };
             buffers.normalized.refill_with(text, &self.inner.table)?;
             let Buffers { normalized, candidates, picks } = buffers;
-            let found = self.extract_with(text, normalized, candidates, picks);
+            let found = self.extract_with(text, normalized, candidates, picks, None);
             if buffers.heap_bytes() > FOLD_KEEP_BYTES {
                 *buffers = Buffers::default();
             }
@@ -628,7 +666,20 @@ impl Extractor {
         normalized: &mut Normalized,
     ) -> Result<Vec<Mention<'e>>> {
         normalized.refill_with(text, &self.inner.table)?;
-        Ok(self.extract_with(text, normalized, &mut Vec::new(), &mut Vec::new()))
+        let Some(filter) = &self.inner.triggers else {
+            return Ok(self.extract_with(text, normalized, &mut Vec::new(), &mut Vec::new(), None));
+        };
+        let mut marks = std::mem::take(&mut normalized.trigger_words);
+        let found = self.extract_with(
+            text,
+            normalized,
+            &mut Vec::new(),
+            &mut Vec::new(),
+            Some((filter, &mut marks)),
+        );
+        normalized.trigger_words = marks;
+        normalized.trigger_filter = Some(Arc::clone(filter));
+        Ok(found)
     }
 
     fn extract_with<'e>(
@@ -637,13 +688,15 @@ impl Extractor {
         n: &Normalized,
         candidates: &mut Vec<Candidate>,
         picks: &mut Vec<Pick>,
+        marks: Option<(&FirstWords, &mut Vec<[u64; 3]>)>,
     ) -> Vec<Mention<'e>> {
         let folded = n.text();
         candidates.clear();
         if self.inner.full_scan {
             self.inner.matcher.candidates(folded, candidates);
         } else {
-            self.inner.matcher.candidates_at_word_starts(folded, n.word_starts(), candidates);
+            let starts = n.word_starts();
+            self.inner.matcher.candidates_at_word_starts(folded, starts, candidates, marks);
         }
         // Leftmost token first, then longest, then plain before contracted.
         let order = |c: &Candidate| (c.token, std::cmp::Reverse(c.end), c.contracted, c.pattern);

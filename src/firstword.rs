@@ -42,7 +42,14 @@ impl FirstWords {
     /// read as part of `text`: a short one with the bytes after it, masked (see [`hash`]).
     #[inline(always)]
     pub(crate) fn may_start(&self, text: &[u8], start: usize, end: usize) -> bool {
-        let (a, b) = self.probes(hash(text, start, end));
+        self.may_start_hashed(hash(text, start, end))
+    }
+
+    /// [`FirstWords::may_start`] for a word whose [`hash`] is `h`: filters of different
+    /// patterns asked about one word hash it once.
+    #[inline(always)]
+    pub(crate) fn may_start_hashed(&self, h: u64) -> bool {
+        let (a, b) = self.probes(h);
         (self.bits[a / 64] >> (a % 64)) & (self.bits[b / 64] >> (b % 64)) & 1 == 1
     }
 
@@ -90,7 +97,7 @@ pub(crate) fn word_end_before(text: &str, start: usize, next: usize) -> usize {
 /// a text (two- and three-letter words are common). Only within eight bytes of the end of
 /// `bytes` is the word copied out first.
 #[inline(always)]
-fn hash(bytes: &[u8], start: usize, end: usize) -> u64 {
+pub(crate) fn hash(bytes: &[u8], start: usize, end: usize) -> u64 {
     const K0: u64 = 0x9E37_79B9_7F4A_7C15;
     const K1: u64 = 0xBF58_476D_1CE4_E5B9;
     const K2: u64 = 0x94D0_49BB_1331_11EB;

@@ -335,10 +335,24 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
         paths.push(PathBuf::from("-"));
     }
     let (inputs, skipped) = batch::expand_paths(&paths)?;
-    let extractor = Extractor::builder()
-        .require_context(!args.keep_risky)
-        .guess_persons(!args.no_guess)
-        .build(gazetteer)?;
+    let relations = if !args.no_relations {
+        let mut rules = RuleSet::embedded().context("the embedded relation rules are broken")?;
+        for path in &args.relation_files {
+            rules.add_file(path)?;
+        }
+        Some(RelationExtractor::new(rules)?)
+    } else if !args.relation_files.is_empty() {
+        bail!("--relations and --no-relations contradict each other");
+    } else {
+        None
+    };
+    let mut builder = Extractor::builder();
+    builder.require_context(!args.keep_risky).guess_persons(!args.no_guess);
+    if let Some(relations) = &relations {
+        // The name walks mark the words where a trigger may start, for the relations.
+        builder.relations(relations);
+    }
+    let extractor = builder.build(gazetteer)?;
     if !skipped.is_empty() && !args.quiet {
         let shown: Vec<String> = skipped.iter().take(3).map(|p| p.display().to_string()).collect();
         let more = if skipped.len() > 3 {
@@ -358,15 +372,7 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     options.format = format;
     options.shard = args.shard;
     options.max_record_bytes = args.max_record_size;
-    if !args.no_relations {
-        let mut rules = RuleSet::embedded().context("the embedded relation rules are broken")?;
-        for path in &args.relation_files {
-            rules.add_file(path)?;
-        }
-        options.relations = Some(RelationExtractor::new(rules)?);
-    } else if !args.relation_files.is_empty() {
-        bail!("--relations and --no-relations contradict each other");
-    }
+    options.relations = relations;
 
     let progress = (!args.quiet && io::stderr().is_terminal()).then(|| progress_bar(&inputs));
     let report = |done: u64, bytes: u64| {

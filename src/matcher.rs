@@ -14,7 +14,7 @@ use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
 use crate::chars::{clitic_before, is_word_end, name_start, run_kinds_at, runs_at_word_start};
 use crate::error::{Error, Result};
-use crate::firstword::{word_end_before, FirstWords};
+use crate::firstword::{hash, word_end_before, FirstWords};
 use crate::gazetteer::Gazetteer;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
 
@@ -236,20 +236,26 @@ impl Matcher {
     /// only from word starts (`starts`, from the normalizer) and from the ends of the proclitic
     /// runs that start words: most of the text is never fed to an automaton. `starts` must be
     /// every word start of `text`, in order: each word's end is taken from the next one.
+    ///
+    /// With `marks`, a second filter is asked about every word on the way (the first words of a
+    /// relation extractor's triggers), and its answers are appended to the vector: per block of
+    /// 64 word starts, the bits of the words that may start one, of the words after a one-letter
+    /// and after a two-letter proclitic run (see [`Normalized`](crate::Normalized)).
     pub(crate) fn candidates_at_word_starts(
         &self,
         text: &str,
         starts: &[u32],
         out: &mut Vec<Candidate>,
+        marks: Option<(&FirstWords, &mut Vec<[u64; 3]>)>,
     ) {
         match &self.walker {
-            Walker::Trie(t) => {
-                self.walk_starts(text, starts, out, |from, found| prefixes(t, text, from, found))
-            }
+            Walker::Trie(t) => self.walk_starts(text, starts, out, marks, |from, found| {
+                prefixes(t, text, from, found)
+            }),
             Walker::Dfa(a) => {
                 let aut = &**a;
                 let Ok(start) = aut.start_state(Anchored::Yes) else { return };
-                self.walk_starts(text, starts, out, |from, found| {
+                self.walk_starts(text, starts, out, marks, |from, found| {
                     walk(aut, start, text.as_bytes(), from, found)
                 })
             }
@@ -270,14 +276,17 @@ impl Matcher {
         text: &str,
         starts: &[u32],
         out: &mut Vec<Candidate>,
+        mut marks: Option<(&FirstWords, &mut Vec<[u64; 3]>)>,
         each: impl Fn(usize, &mut dyn FnMut(u32, usize)),
     ) {
         let bytes = text.as_bytes();
         let mut ends = [0usize; 64];
+        let other = marks.as_ref().map(|(filter, _)| *filter);
         for (b, block) in starts.chunks(64).enumerate() {
             // Bit k: word k of the block may begin a name at its start; starts with a one-letter,
-            // a two-letter proclitic run (and has text after it).
-            let (mut whole, mut ones, mut twos) = (0u64, 0u64, 0u64);
+            // a two-letter proclitic run (and has text after it); may begin a pattern of the
+            // other filter.
+            let (mut whole, mut ones, mut twos, mut marked) = (0u64, 0u64, 0u64, 0u64);
             for (k, &word) in block.iter().enumerate() {
                 let p = word as usize;
                 // Every walk from this word reads its run of word characters first.
@@ -285,23 +294,34 @@ impl Matcher {
                 let end = word_end_before(text, p, next);
                 debug_assert_eq!(end, crate::chars::word_end(text, p), "word starts of {text:?}");
                 ends[k] = end;
-                whole |= u64::from(self.first_words.may_start(bytes, p, end)) << k;
+                let h = hash(bytes, p, end);
+                whole |= u64::from(self.first_words.may_start_hashed(h)) << k;
+                if let Some(filter) = other {
+                    marked |= u64::from(filter.may_start_hashed(h)) << k;
+                }
                 let (one, two) = run_kinds_at(bytes, p);
                 ones |= u64::from(one & (p + 2 < bytes.len())) << k;
                 twos |= u64::from(two & (p + 4 < bytes.len())) << k;
             }
             // The runs' letters are word characters: a run ends at or before the word's end.
             let after_run = |mut words: u64, run: usize| {
-                let mut may = 0u64;
+                let (mut may, mut marked) = (0u64, 0u64);
                 while words != 0 {
                     let k = words.trailing_zeros() as usize;
                     words &= words - 1;
-                    let from = block[k] as usize + run;
-                    may |= u64::from(self.first_words.may_start(bytes, from, ends[k])) << k;
+                    let h = hash(bytes, block[k] as usize + run, ends[k]);
+                    may |= u64::from(self.first_words.may_start_hashed(h)) << k;
+                    if let Some(filter) = other {
+                        marked |= u64::from(filter.may_start_hashed(h)) << k;
+                    }
                 }
-                may
+                (may, marked)
             };
-            let (single, pair) = (after_run(ones, 2), after_run(twos, 4));
+            let ((single, marked_one), (pair, marked_two)) =
+                (after_run(ones, 2), after_run(twos, 4));
+            if let Some((_, out)) = marks.as_mut() {
+                out.push([marked, marked_one, marked_two]);
+            }
             let mut todo = whole | single | pair;
             while todo != 0 {
                 let k = todo.trailing_zeros() as usize;
@@ -365,7 +385,7 @@ impl Matcher {
     /// one, and ends a word; in the order the automaton reports them.
     pub(crate) fn candidates(&self, text: &str, out: &mut Vec<Candidate>) {
         let Some(automaton) = &self.automaton else {
-            return self.candidates_at_word_starts(text, &word_starts(text), out);
+            return self.candidates_at_word_starts(text, &word_starts(text), out, None);
         };
         let found = automaton
             .find_overlapping_iter(text)

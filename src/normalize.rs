@@ -1323,6 +1323,14 @@ pub struct Normalized {
     len: u32,
     /// The byte offsets in `text` where words start (a word character after a non-word one).
     starts: Vec<u32>,
+    /// Where a relation trigger may start, as found by an extractor linked to a relation
+    /// extractor (`ExtractorBuilder::relations`) while it walked the names: per block of 64
+    /// word starts, one bit per word for the word itself, the word after a one-letter and
+    /// after a two-letter proclitic run.
+    pub(crate) trigger_words: Vec<[u64; 3]>,
+    /// The trigger filter that `trigger_words` answers for, if any (held, so that no other
+    /// filter can take its place while the marks are kept).
+    pub(crate) trigger_filter: Option<std::sync::Arc<crate::firstword::FirstWords>>,
 }
 
 /// Folds `text` in one pass and keeps the map back to original offsets.
@@ -1385,6 +1393,8 @@ impl Normalized {
         out.reserve(text.len());
         self.anchors.clear();
         self.starts.clear();
+        self.trigger_words.clear();
+        self.trigger_filter = None;
         pass(text, table, &mut out, &mut self.anchors, &mut self.starts);
         self.len = len;
         // NFKC expansions of presentation forms can make the folded text longer than the
@@ -1410,6 +1420,7 @@ impl Normalized {
         self.text.capacity()
             + self.anchors.capacity() * std::mem::size_of::<(u32, u32)>()
             + self.starts.capacity() * std::mem::size_of::<u32>()
+            + self.trigger_words.capacity() * std::mem::size_of::<[u64; 3]>()
     }
 
     /// The byte offsets in the folded text where words start.

@@ -60,7 +60,7 @@ use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::chars::{
-    is_quote, is_word_char, is_word_end, runs_at_word_start, word_end, CLITIC_RUNS,
+    is_quote, is_word_char, is_word_end, run_kinds_at, runs_at_word_start, word_end, CLITIC_RUNS,
 };
 use crate::error::{Error, Result};
 use crate::extractor::Mention;
@@ -789,10 +789,16 @@ struct Triggers {
     /// The first words of the triggers that some rule takes as whole words: a match of one
     /// that ends a word starts where the text's word is one (`firstword.rs`). Most words of a
     /// sentence are none, where three letters pass a quarter of them (ال and a letter).
-    first_words: FirstWords,
+    first_words: Arc<FirstWords>,
     /// The first letters of the triggers that some rule takes as a prefix (`*`), if any.
     heads: Option<Heads>,
 }
+
+/// Where in a word a trigger may start ([`Triggers::word_bits`]): at the word itself, after its
+/// one-letter and after its two-letter proclitic run.
+const AT_WORD: u8 = 1;
+const AFTER_ONE: u8 = 2;
+const AFTER_TWO: u8 = 4;
 
 impl Triggers {
     /// Whether a trigger that a rule may keep may start at `at`, in the word of `folded` that
@@ -801,6 +807,23 @@ impl Triggers {
     fn may_start(&self, folded: &str, at: usize, end: usize) -> bool {
         self.first_words.may_start(folded.as_bytes(), at, end)
             || self.heads.as_ref().is_some_and(|h| h.may_start(folded, at))
+    }
+
+    /// Where a trigger a rule may keep may start in the word `folded[ws..end]` (a whole run of
+    /// word characters): [`AT_WORD`], [`AFTER_ONE`], [`AFTER_TWO`]. The same bits as an
+    /// extractor linked to these triggers marks (`Matcher::walk_starts`).
+    #[inline]
+    fn word_bits(&self, folded: &str, ws: usize, end: usize) -> u8 {
+        let len = folded.len();
+        let (one, two) = run_kinds_at(folded.as_bytes(), ws);
+        let mut bits = if self.may_start(folded, ws, end) { AT_WORD } else { 0 };
+        if one && ws + 2 < len && self.may_start(folded, ws + 2, end) {
+            bits |= AFTER_ONE;
+        }
+        if two && ws + 4 < len && self.may_start(folded, ws + 4, end) {
+            bits |= AFTER_TWO;
+        }
+        bits
     }
 }
 
@@ -977,7 +1000,8 @@ impl RelationExtractor {
                     .map(|(s, _)| s.as_str())
             };
             let heads = taken(true).next().is_some().then(|| Heads::new(taken(true)));
-            Some(Triggers { trie, first_words: FirstWords::new(taken(false)), heads })
+            let first_words = Arc::new(FirstWords::new(taken(false)));
+            Some(Triggers { trie, first_words, heads })
         };
         // A trigger matches only with a mention next to it, at most its rule's gap away (rules
         // README, "How rules match"): to the right, a mention starting at most `gap` tokens
@@ -1047,7 +1071,10 @@ impl RelationExtractor {
 
     /// [`RelationExtractor::extract_in`] with `text` already folded by
     /// [`Extractor::extract_into`](crate::Extractor::extract_into): sentences are cut from that
-    /// fold instead of being folded again. The result is the same.
+    /// fold instead of being folded again, and when that extractor was built with
+    /// [`ExtractorBuilder::relations`](crate::ExtractorBuilder::relations) on this relation
+    /// extractor, the words where a trigger may start come from the marks it left in the fold
+    /// instead of being looked at again. The result is the same.
     ///
     /// # Errors
     /// Fails only when a sentence is longer than `u32::MAX` bytes, or when `folded` was made
@@ -1074,28 +1101,45 @@ impl RelationExtractor {
         &self.inner.options
     }
 
+    /// The first-word filter of the triggers, for an extractor that marks their words while it
+    /// walks the names ([`ExtractorBuilder::relations`](crate::ExtractorBuilder::relations)):
+    /// `None` when there are no triggers or some rule takes one as a prefix (the filter does not
+    /// answer for those).
+    pub(crate) fn word_filter(&self) -> Option<Arc<FirstWords>> {
+        let triggers = self.inner.automaton.as_ref()?;
+        triggers.heads.is_none().then(|| Arc::clone(&triggers.first_words))
+    }
+
+    /// Whether `filter` is [`RelationExtractor::word_filter`], the filter of a fold's marks.
+    fn is_word_filter(&self, filter: &Arc<FirstWords>) -> bool {
+        let triggers = self.inner.automaton.as_ref();
+        triggers.is_some_and(|t| t.heads.is_none() && Arc::ptr_eq(&t.first_words, filter))
+    }
+
     /// Calls `found(start, end, pattern, clitic)` for every trigger of the automaton that
-    /// starts a word of `folded` (at `words`: start, end of its run of word characters) or
-    /// follows a proclitic run that does (the run is `clitic`, else ""), and that a rule may
-    /// keep: it ends a word, or some rule takes it as a prefix. (Walks find others too; the
-    /// filters before them may or may not let them through.)
+    /// starts a word of `folded` or follows a proclitic run that does (the run is `clitic`,
+    /// else ""), and that a rule may keep: it ends a word, or some rule takes it as a prefix.
+    /// `words` are the word starts to look at with where a trigger may start in each
+    /// ([`Triggers::word_bits`]). (Walks find other triggers too; the filters behind the bits
+    /// may or may not let them through.)
     fn triggers(
         &self,
         folded: &str,
-        words: &[(usize, usize)],
+        words: &[(usize, u8)],
         found: &mut dyn FnMut(usize, usize, usize, &'static str),
     ) {
         let Some(triggers) = &self.inner.automaton else { return };
-        let bytes = folded.as_bytes();
-        for &(ws, end) in words {
-            if triggers.may_start(folded, ws, end) {
-                prefixes(&triggers.trie, folded, ws, &mut |p, e| found(ws, e, p as usize, ""));
+        let walk = |from: usize, clitic: &'static str, found: &mut dyn FnMut(_, _, _, _)| {
+            prefixes(&triggers.trie, folded, from, &mut |p, e| found(from, e, p as usize, clitic))
+        };
+        for &(ws, bits) in words {
+            if bits & AT_WORD != 0 {
+                walk(ws, "", found);
             }
-            for (clitic, after) in runs_at_word_start(bytes, ws).into_iter().flatten() {
-                if after < bytes.len() && triggers.may_start(folded, after, end) {
-                    prefixes(&triggers.trie, folded, after, &mut |p, e| {
-                        found(after, e, p as usize, clitic)
-                    });
+            let runs = runs_at_word_start(folded.as_bytes(), ws);
+            for (run, bit) in runs.into_iter().zip([AFTER_ONE, AFTER_TWO]) {
+                if let Some((clitic, after)) = run.filter(|_| bits & bit != 0) {
+                    walk(after, clitic, found);
                 }
             }
         }
@@ -1241,22 +1285,84 @@ impl RelationExtractor {
                 near[from..=to].iter_mut().for_each(|n| *n = true);
             }
         }
-        // The words (start, end of its run of word characters) where a trigger may start; the
-        // end from the next word start (each run of word characters starts at one).
+        // The words near a mention where a trigger may start, and where in them.
         let words = &mut scratch.words;
         words.clear();
         let mut token = 0;
-        for (k, &ws) in starts.iter().enumerate() {
-            if inner.window.is_some() {
+        let mut near = |ws: usize| {
+            inner.window.is_none() || {
                 while tokens.get(token).is_some_and(|t| t.1 <= ws) {
                     token += 1;
                 }
-                if !scratch.near.get(token).copied().unwrap_or(false) {
-                    continue;
+                scratch.near.get(token).copied().unwrap_or(false)
+            }
+        };
+        // Asked of the filters here: the word's end from the next word start (each run of word
+        // characters starts at one).
+        let bits = |k: usize| {
+            let ws = starts[k];
+            let next = starts.get(k + 1).copied().unwrap_or(folded.len());
+            let triggers = inner.automaton.as_ref();
+            triggers.map_or(0, |t| t.word_bits(folded, ws, word_end_before(folded, ws, next)))
+        };
+        // Or read from the marks of an extractor linked to these triggers, which asked the same
+        // filter about every word of the document: all but a word the sentence cuts into at its
+        // start, and the last word, whose run might go on past the sentence's end.
+        let marks = doc
+            .filter(|n| n.trigger_filter.as_ref().is_some_and(|f| self.is_word_filter(f)))
+            .map(|n| &n.trigger_words[..])
+            .filter(|marks| marks.len() * 64 >= all.len());
+        let cut = usize::from(starts.len() > hi - lo);
+        match marks {
+            Some(marks) if starts.len() > 1 => {
+                let last = starts.len() - 1;
+                if cut == 1 && near(starts[0]) {
+                    let found = bits(0);
+                    if found != 0 {
+                        words.push((starts[0], found));
+                    }
+                }
+                // The words in between, by their index in the document's word starts.
+                let (mut i, to) = (lo, lo + last - cut);
+                while i < to {
+                    let block = marks[i / 64];
+                    let span = (to - i).min(64 - i % 64);
+                    let mut any = (block[0] | block[1] | block[2]) >> (i % 64);
+                    if span < 64 {
+                        any &= (1u64 << span) - 1;
+                    }
+                    while any != 0 {
+                        let at = i + any.trailing_zeros() as usize;
+                        any &= any - 1;
+                        let ws = all[at] as usize - f0;
+                        if near(ws) {
+                            let b = at % 64;
+                            let flag = |m: u64, bit: u8| if m >> b & 1 == 1 { bit } else { 0 };
+                            let found = flag(block[0], AT_WORD)
+                                | flag(block[1], AFTER_ONE)
+                                | flag(block[2], AFTER_TWO);
+                            words.push((ws, found));
+                        }
+                    }
+                    i += span;
+                }
+                if near(starts[last]) {
+                    let found = bits(last);
+                    if found != 0 {
+                        words.push((starts[last], found));
+                    }
                 }
             }
-            let next = starts.get(k + 1).copied().unwrap_or(folded.len());
-            words.push((ws, word_end_before(folded, ws, next)));
+            _ => {
+                for (k, &ws) in starts.iter().enumerate() {
+                    if near(ws) {
+                        let found = bits(k);
+                        if found != 0 {
+                            words.push((ws, found));
+                        }
+                    }
+                }
+            }
         }
         let occurrences = &mut scratch.occurrences;
         occurrences.clear();
@@ -1555,8 +1661,9 @@ struct Scratch<'e> {
     starts: Vec<usize>,
     /// Per token of the current sentence: can a trigger starting there matter?
     near: Vec<bool>,
-    /// The words of the current sentence where a trigger can matter: start, end.
-    words: Vec<(usize, usize)>,
+    /// The words of the current sentence where a trigger can matter: start, and where in the
+    /// word a trigger may start (`AT_WORD`...).
+    words: Vec<(usize, u8)>,
     items: Vec<Item<'e>>,
     occurrences: Vec<Occurrence>,
     /// The first token of every trigger occurrence, sorted.
@@ -1789,6 +1896,39 @@ mod tests {
         rx
     }
 
+    #[test]
+    fn marked_triggers_at_the_edges_of_sentences() {
+        let (linked, relations) = linked();
+        let (plain, ..) = windowed_and_not();
+        // A trigger that opens the second sentence (the first word of its range of the
+        // document's word starts), and one that opens a text without an end mark.
+        for text in
+            ["وصل الوفد. زار بوتين الجزائر.", "زار بوتين الجزائر", "قال. وزار بوتين الجزائر"]
+        {
+            let mut folded = Normalized::default();
+            let mentions = linked.extract_into(text, &mut folded).unwrap();
+            let spans = sentences(text);
+            let marked = relations.extract_folded(text, &spans, &folded, &mentions).unwrap();
+            let plain_mentions = plain.extract(text).unwrap();
+            let unmarked = relations.extract(text, &plain_mentions).unwrap();
+            assert!(!marked.is_empty(), "{text}");
+            assert_eq!(marked, unmarked, "{text}");
+        }
+    }
+
+    /// An extractor that marks the words where the shipped triggers may start, and the
+    /// relation extractor of those triggers.
+    fn linked() -> &'static (Extractor, RelationExtractor) {
+        static BOTH: std::sync::OnceLock<(Extractor, RelationExtractor)> =
+            std::sync::OnceLock::new();
+        BOTH.get_or_init(|| {
+            let relations = RelationExtractor::embedded().unwrap();
+            let mut builder = Extractor::builder();
+            builder.relations(&relations);
+            (builder.build(crate::Gazetteer::embedded().unwrap()).unwrap(), relations)
+        })
+    }
+
     fn windowed_and_not() -> &'static (Extractor, RelationExtractor, RelationExtractor) {
         static ALL: std::sync::OnceLock<(Extractor, RelationExtractor, RelationExtractor)> =
             std::sync::OnceLock::new();
@@ -1808,7 +1948,7 @@ mod tests {
         /// triggers near and far from the mentions.
         #[test]
         fn the_trigger_window_changes_no_relation(
-            words in prop::collection::vec((0usize..30, 0usize..10, 0usize..8), 2..60),
+            words in prop::collection::vec((0usize..30, 0usize..10, 0usize..10), 2..60),
         ) {
             let (extractor, windowed, everywhere) = windowed_and_not();
             let names = [
@@ -1817,7 +1957,8 @@ mod tests {
             ];
             // Mostly none; the ones the rules ask for (ل+tail, ب+tail) and a conjunction.
             let clitics = ["", "", "", "", "", "", "و", "ب", "ل", "ف"];
-            let separators = [" ", " ", " ", " ", "، ", " و", " - ", " "];
+            // Sentence ends too: the marks of a sentence's first and last words.
+            let separators = [" ", " ", " ", " ", "، ", " و", " - ", " ", ". ", ".\n"];
             let triggers = &windowed.inner.surfaces;
             let fillers = ["قال", "إن", "الذي", "اليوم", "في", "من", "لم", "مع", "بعد", "كما"];
             let mut text = String::new();
@@ -1834,7 +1975,52 @@ mod tests {
             let mentions = extractor.extract(&text).unwrap();
             let near = windowed.extract(&text, &mentions).unwrap();
             let all = everywhere.extract(&text, &mentions).unwrap();
-            prop_assert_eq!(near, all, "{}", text);
+            prop_assert_eq!(&near, &all, "{}", text);
+
+            // The same from the fold of an extractor that marked the trigger words while it
+            // walked the names (`ExtractorBuilder::relations`).
+            let (linked, relations) = linked();
+            let mut folded = Normalized::default();
+            let marked = linked.extract_into(&text, &mut folded).unwrap();
+            prop_assert!(folded.trigger_filter.is_some());
+            prop_assert_eq!(&marked, &mentions);
+            let spans = sentences(&text);
+            let from_marks = relations.extract_folded(&text, &spans, &folded, &marked).unwrap();
+            prop_assert_eq!(&from_marks, &near, "{}", text);
+        }
+
+        /// An extractor linked to the triggers marks, for every word start of a text, where a
+        /// trigger may start as the relations would find it themselves (`word_bits`).
+        #[test]
+        fn the_name_walk_marks_the_trigger_words(
+            words in prop::collection::vec((0usize..420, 0usize..8, 0usize..8), 0..40),
+        ) {
+            let (linked, relations) = linked();
+            let inner = &*relations.inner;
+            let names = ["مالي", "روسيا", "فاغنر", "الجزائر", "محمد", "قال", "2015", "abc"];
+            let clitics = ["", "و", "ف", "ب", "ل", "وب", "ولل", "ال"];
+            let separators = [" ", "، ", " (", "«", "-", "", ". ", "\n"];
+            let mut text = String::new();
+            for &(w, c, sep) in &words {
+                text.push_str(clitics[c]);
+                match inner.surfaces.get(w) {
+                    Some(trigger) => text.push_str(trigger),
+                    None => text.push_str(names[w % names.len()]),
+                }
+                text.push_str(separators[sep]);
+            }
+            let mut n = Normalized::default();
+            linked.extract_into(&text, &mut n).unwrap();
+            let triggers = inner.automaton.as_ref().unwrap();
+            let folded = n.text();
+            for (i, &ws) in n.word_starts().iter().enumerate() {
+                let ws = ws as usize;
+                let marks = n.trigger_words[i / 64];
+                let bit = |m: u64, flag: u8| if m >> (i % 64) & 1 == 1 { flag } else { 0 };
+                let marked = bit(marks[0], AT_WORD) | bit(marks[1], AFTER_ONE) | bit(marks[2], AFTER_TWO);
+                let bits = triggers.word_bits(folded, ws, word_end(folded, ws));
+                prop_assert_eq!(marked, bits, "word {} at {} of {:?}", i, ws, folded);
+            }
         }
 
         /// Trigger walks from word starts and proclitic-run ends find exactly the triggers an
@@ -1867,7 +2053,11 @@ mod tests {
                 .filter(|&p| folded.is_char_boundary(p) && is_word_start(&folded, p))
                 .filter(|&p| folded[p..].chars().next().is_some_and(is_word_char))
                 .collect();
-            let words: Vec<(usize, usize)> = starts.iter().map(|&p| (p, word_end(&folded, p))).collect();
+            let triggers = inner.automaton.as_ref().unwrap();
+            let words: Vec<(usize, u8)> = starts
+                .iter()
+                .map(|&p| (p, triggers.word_bits(&folded, p, word_end(&folded, p))))
+                .collect();
             // What a rule may keep: a match that ends a word, or one of a prefix trigger.
             let kept = |&(_, e, p, _): &(usize, usize, usize, &str)| {
                 is_word_end(&folded, e) || inner.patterns[p].iter().any(|r| r.prefix)

@@ -14,17 +14,31 @@
 //! without error, and so do the embedded rules; every relation's head and tail index the
 //! mentions (and differ), its trigger, role and sentence spans lie on char boundaries inside
 //! the text, the head and tail start in its sentence, and relations come in sentence order.
+//! An extractor that marks the trigger words while it walks the names
+//! (`ExtractorBuilder::relations`) gives the embedded rules the same relations from its fold.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use alam::{ErrorKind, Mention, Relation, RelationExtractor, RuleSet, Span};
+use alam::{
+    sentences, ErrorKind, Extractor, Gazetteer, Mention, Normalized, Relation, RelationExtractor,
+    RuleSet, Span,
+};
 use alam_fuzz::{check_mentions, embedded};
 use libfuzzer_sys::fuzz_target;
 
 fn embedded_rules() -> &'static RelationExtractor {
     static RULES: OnceLock<RelationExtractor> = OnceLock::new();
     RULES.get_or_init(|| RelationExtractor::embedded().expect("embedded rules"))
+}
+
+/// An extractor of the embedded gazetteer that marks the embedded rules' trigger words.
+fn linked() -> &'static Extractor {
+    static LINKED: OnceLock<Extractor> = OnceLock::new();
+    LINKED.get_or_init(|| {
+        let gazetteer = Gazetteer::embedded().expect("embedded gazetteer");
+        Extractor::builder().relations(embedded_rules()).build(gazetteer).expect("linked")
+    })
 }
 
 fn check_span(text: &str, span: Span, what: &str) {
@@ -77,6 +91,13 @@ fuzz_target!(|data: &[u8]| {
     check_mentions(text, &mentions);
     let relations = embedded_rules().extract(text, &mentions).expect("embedded rules extract");
     check_relations(text, &mentions, &relations);
+    let mut folded = Normalized::default();
+    let marked = linked().extract_into(text, &mut folded).expect("text under 4 GiB");
+    assert_eq!(marked, mentions, "a linked extractor finds other mentions");
+    let spans = sentences(text);
+    let from_marks =
+        embedded_rules().extract_folded(text, &spans, &folded, &marked).expect("extract_folded");
+    assert_eq!(from_marks, relations, "the marks of the trigger words change the relations");
 
     let rules = match RuleSet::from_tsv("fuzz.tsv", rules) {
         Ok(rules) => rules,
