@@ -73,14 +73,18 @@ fn group<'c>(c: &'c mut Criterion, name: &str, bytes: usize) -> BenchmarkGroup<'
 }
 
 fn bench(c: &mut Criterion) {
-    let extractor = Extractor::new(Gazetteer::embedded().unwrap()).unwrap();
     let (name, jsonl) = corpus();
     eprintln!("batch corpus: {name}, {} bytes of JSONL", jsonl.len());
+    // As `alam tag` builds them: with relations, the name walks mark the trigger words.
+    let relations = RelationExtractor::embedded().unwrap();
+    let linked = Extractor::builder().relations(&relations).build(Gazetteer::embedded().unwrap());
+    let plain = Extractor::new(Gazetteer::embedded().unwrap()).unwrap();
     let mut with_relations = TagOptions::default();
-    with_relations.relations = Some(RelationExtractor::embedded().unwrap());
-    for (group_name, options) in
-        [("batch", with_relations), ("batch_no_relations", TagOptions::default())]
-    {
+    with_relations.relations = Some(relations.clone());
+    for (group_name, extractor, options) in [
+        ("batch", linked.unwrap(), with_relations),
+        ("batch_no_relations", plain, TagOptions::default()),
+    ] {
         let mut group = group(c, group_name, jsonl.len());
         for threads in [1usize, 2] {
             group.bench_with_input(
