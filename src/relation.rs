@@ -1916,6 +1916,28 @@ mod tests {
         }
     }
 
+    /// A text of `words` (index, proclitic run, separator): the triggers `surfaces[index]` (a
+    /// filler for an index past them), each after one of eight proclitic runs and before a
+    /// separator.
+    fn trigger_text(
+        surfaces: &[String],
+        words: &[(usize, usize, usize)],
+        separators: &[&str; 8],
+        fillers: &[&str],
+    ) -> String {
+        let clitics = ["", "و", "ف", "ب", "ل", "وب", "ولل", "ال"];
+        let mut text = String::new();
+        for &(w, c, sep) in words {
+            text.push_str(clitics[c]);
+            match surfaces.get(w) {
+                Some(trigger) => text.push_str(trigger),
+                None => text.push_str(fillers[w % fillers.len()]),
+            }
+            text.push_str(separators[sep]);
+        }
+        text
+    }
+
     /// An extractor that marks the words where the shipped triggers may start, and the
     /// relation extractor of those triggers.
     fn linked() -> &'static (Extractor, RelationExtractor) {
@@ -1998,17 +2020,8 @@ mod tests {
             let (linked, relations) = linked();
             let inner = &*relations.inner;
             let names = ["مالي", "روسيا", "فاغنر", "الجزائر", "محمد", "قال", "2015", "abc"];
-            let clitics = ["", "و", "ف", "ب", "ل", "وب", "ولل", "ال"];
             let separators = [" ", "، ", " (", "«", "-", "", ". ", "\n"];
-            let mut text = String::new();
-            for &(w, c, sep) in &words {
-                text.push_str(clitics[c]);
-                match inner.surfaces.get(w) {
-                    Some(trigger) => text.push_str(trigger),
-                    None => text.push_str(names[w % names.len()]),
-                }
-                text.push_str(separators[sep]);
-            }
+            let text = trigger_text(&inner.surfaces, &words, &separators, &names);
             let mut n = Normalized::default();
             linked.extract_into(&text, &mut n).unwrap();
             let triggers = inner.automaton.as_ref().unwrap();
@@ -2036,18 +2049,9 @@ mod tests {
         ) {
             let rx = if prefixed { with_prefix_triggers() } else { RelationExtractor::embedded().unwrap() };
             let inner = &*rx.inner;
-            let clitics = ["", "و", "ف", "ب", "ل", "وب", "ولل", "ال"];
             let separators = [" ", "، ", " (", "«", "-", "", " - ", " ، "];
             let fillers = ["قال", "إن", "الرئيس", "محمد", "2015", "abc"];
-            let mut text = String::new();
-            for &(w, c, sep) in &words {
-                text.push_str(clitics[c]);
-                match inner.surfaces.get(w) {
-                    Some(trigger) => text.push_str(trigger),
-                    None => text.push_str(fillers[w % fillers.len()]),
-                }
-                text.push_str(separators[sep]);
-            }
+            let text = trigger_text(&inner.surfaces, &words, &separators, &fillers);
             let folded = fold(text.trim(), &inner.options);
             let starts: Vec<usize> = (0..folded.len())
                 .filter(|&p| folded.is_char_boundary(p) && is_word_start(&folded, p))
