@@ -1333,6 +1333,26 @@ pub struct Normalized {
     pub(crate) trigger_filter: Option<std::sync::Arc<crate::firstword::FirstWords>>,
 }
 
+/// The index of the first element of `sorted` that is not `below`, searched forward from
+/// `from`, which must be at most that index: a doubling probe, then a binary search in its last
+/// step (a few comparisons when `from` is the answer for a key shortly before, where a search of
+/// the whole slice takes a dozen). `sorted` is partitioned by `below`, as for
+/// `slice::partition_point`.
+pub(crate) fn partition_point_from<T>(
+    sorted: &[T],
+    from: usize,
+    below: impl Fn(&T) -> bool,
+) -> usize {
+    debug_assert!(from == 0 || below(&sorted[from.min(sorted.len()) - 1]));
+    let (mut lo, mut step) = (from.min(sorted.len()), 1);
+    while lo + step <= sorted.len() && below(&sorted[lo + step - 1]) {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(sorted.len());
+    lo + sorted[lo..hi].partition_point(below)
+}
+
 /// Folds `text` in one pass and keeps the map back to original offsets.
 ///
 /// # Errors
@@ -1444,14 +1464,7 @@ impl Normalized {
         let len = self.text.len();
         // The first anchor at or after `orig`, and the segment before it, where folded and
         // original characters line up byte for byte (identity before the first anchor).
-        let anchors = &self.anchors;
-        let (mut lo, mut step) = (from.min(anchors.len()), 1);
-        while lo + step <= anchors.len() && (anchors[lo + step - 1].1 as usize) < orig {
-            lo += step;
-            step *= 2;
-        }
-        let hi = (lo + step).min(anchors.len());
-        let j = lo + anchors[lo..hi].partition_point(|&(_, o)| (o as usize) < orig);
+        let j = partition_point_from(&self.anchors, from, |&(_, o)| (o as usize) < orig);
         let next = self.anchors.get(j).map_or(len, |&(f, _)| f as usize);
         let (f, o) = j.checked_sub(1).map_or((0, 0), |i| self.anchors[i]);
         let mut p = f as usize + (orig - o as usize);
@@ -1602,6 +1615,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The forward search from a cursor finds what a binary search of the whole slice does.
+        #[test]
+        fn forward_search_is_the_binary_search(
+            mut sorted in proptest::collection::vec(0u32..200, 0..80),
+            x in 0u32..220,
+            from_frac in 0.0f64..=1.0,
+        ) {
+            sorted.sort_unstable();
+            let expected = sorted.partition_point(|&w| w < x);
+            // Any cursor at or before the answer.
+            let from = (expected as f64 * from_frac) as usize;
+            proptest::prop_assert_eq!(partition_point_from(&sorted, from, |&w| w < x), expected);
+        }
+
         /// `folded_start_after` is the smallest folded position whose `original_start` reaches the
         /// original offset, as a binary search over all positions finds it.
         #[test]

@@ -67,7 +67,7 @@ use crate::extractor::Mention;
 use crate::firstword::{word_end_before, FirstWords};
 use crate::gazetteer::{Entity, EntityKind, Source};
 use crate::matcher::prefixes;
-use crate::normalize::{fold, NormalizeOptions, Normalized};
+use crate::normalize::{fold, partition_point_from, NormalizeOptions, Normalized};
 use crate::sentence::{sentences, SentenceCursor};
 
 /// The default rule file, embedded in the library.
@@ -1225,8 +1225,8 @@ impl RelationExtractor {
         let all = n.word_starts();
         // Both searches start where the last sentence's ended.
         let from = if doc.is_some() { scratch.word_cursor } else { 0 };
-        let lo = first_at_or_after(all, from, f0);
-        let hi = first_at_or_after(all, lo, f1);
+        let lo = partition_point_from(all, from, |&w| (w as usize) < f0);
+        let hi = partition_point_from(all, lo, |&w| (w as usize) < f1);
         scratch.word_cursor = hi;
         let starts = &mut scratch.starts;
         starts.clear();
@@ -1679,20 +1679,6 @@ struct Scratch<'e> {
     anchor_cursor: usize,
 }
 
-/// The index of the first of `sorted` at or after `x`, searched forward from `from`, which must
-/// be at most that index: a doubling probe, then a binary search in the last step (a few
-/// comparisons for the next sentence, where a search of the whole document takes a dozen).
-fn first_at_or_after(sorted: &[u32], from: usize, x: usize) -> usize {
-    debug_assert!(from == 0 || (sorted[from.min(sorted.len()) - 1] as usize) < x);
-    let (mut lo, mut step) = (from.min(sorted.len()), 1);
-    while lo + step <= sorted.len() && (sorted[lo + step - 1] as usize) < x {
-        lo += step;
-        step *= 2;
-    }
-    let hi = (lo + step).min(sorted.len());
-    lo + sorted[lo..hi].partition_point(|&w| (w as usize) < x)
-}
-
 /// The tokens of a folded sentence whose white space is all single spaces (the fold turns every
 /// white space run into one): the runs between spaces that hold a word character, which is
 /// where a word starts (`starts`, sorted).
@@ -2118,22 +2104,6 @@ mod tests {
                 })
             });
             prop_assert_eq!(rx.some_rule_fits(kinds.iter().copied()), pairwise, "{:?}", kinds);
-        }
-    }
-
-    proptest! {
-        /// The forward search from a cursor finds what a binary search of the whole slice does.
-        #[test]
-        fn forward_search_is_the_binary_search(
-            mut sorted in prop::collection::vec(0u32..200, 0..80),
-            x in 0usize..220,
-            from_frac in 0.0f64..=1.0,
-        ) {
-            sorted.sort_unstable();
-            let expected = sorted.partition_point(|&w| (w as usize) < x);
-            // Any cursor at or before the answer.
-            let from = (expected as f64 * from_frac) as usize;
-            prop_assert_eq!(first_at_or_after(&sorted, from, x), expected);
         }
     }
 
