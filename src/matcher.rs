@@ -462,12 +462,18 @@ fn walkers(
                 .map_err(Error::automaton)?,
         ))
     } else {
-        let mut records: Vec<(&str, u32)> =
-            surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
-        records.sort_unstable();
-        Walker::Trie(crawdad::Trie::from_records(records).map_err(Error::trie)?)
+        Walker::Trie(trie(surfaces)?)
     };
     Ok((automaton, walker))
+}
+
+/// The character-wise trie of `surfaces`, each with its index as the value (the name trie here,
+/// the trigger trie of the relations).
+pub(crate) fn trie(surfaces: &[String]) -> Result<crawdad::Trie> {
+    let mut records: Vec<(&str, u32)> =
+        surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+    records.sort_unstable();
+    crawdad::Trie::from_records(records).map_err(Error::trie)
 }
 
 /// The word starts of a folded text (the normalizer records them as it goes; this is for

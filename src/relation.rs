@@ -66,7 +66,7 @@ use crate::error::{Error, Result};
 use crate::extractor::Mention;
 use crate::firstword::{word_end_before, FirstWords};
 use crate::gazetteer::{Entity, EntityKind, Source};
-use crate::matcher::prefixes;
+use crate::matcher::{prefixes, trie};
 use crate::normalize::{fold, partition_point_from, NormalizeOptions, Normalized};
 use crate::sentence::{sentences, SentenceCursor};
 
@@ -988,10 +988,7 @@ impl RelationExtractor {
             // A character-wise trie like the name matcher's, walked only where a trigger may
             // start (a word start, the end of a proclitic run): a fraction of the sentence, and
             // a few kilobytes where a DFA of the same triggers took most of a megabyte.
-            let mut records: Vec<(&str, u32)> =
-                surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
-            records.sort_unstable();
-            let trie = crawdad::Trie::from_records(records).map_err(Error::trie)?;
+            let trie = trie(&surfaces)?;
             let taken = |prefix: bool| {
                 surfaces
                     .iter()
