@@ -666,19 +666,12 @@ impl Extractor {
         normalized: &mut Normalized,
     ) -> Result<Vec<Mention<'e>>> {
         normalized.refill_with(text, &self.inner.table)?;
-        let Some(filter) = &self.inner.triggers else {
-            return Ok(self.extract_with(text, normalized, &mut Vec::new(), &mut Vec::new(), None));
-        };
+        // The marks of the relation triggers' words, when linked (left empty otherwise).
         let mut marks = std::mem::take(&mut normalized.trigger_words);
-        let found = self.extract_with(
-            text,
-            normalized,
-            &mut Vec::new(),
-            &mut Vec::new(),
-            Some((filter, &mut marks)),
-        );
+        let filter = self.inner.triggers.as_deref().map(|filter| (filter, &mut marks));
+        let found = self.extract_with(text, normalized, &mut Vec::new(), &mut Vec::new(), filter);
         normalized.trigger_words = marks;
-        normalized.trigger_filter = Some(Arc::clone(filter));
+        normalized.trigger_filter = self.inner.triggers.clone();
         Ok(found)
     }
 
