@@ -1853,7 +1853,6 @@ mod tests {
     use crate::Extractor;
     use proptest::prelude::*;
 
-    /// The embedded rules with and without the trigger window.
     /// The shipped rules with every other trigger of each rule taken as a prefix (`*`).
     fn with_prefix_triggers() -> RelationExtractor {
         let tsv: Vec<String> = DEFAULT_FILE
@@ -1934,6 +1933,7 @@ mod tests {
         })
     }
 
+    /// The embedded rules with and without the trigger window.
     fn windowed_and_not() -> &'static (Extractor, RelationExtractor, RelationExtractor) {
         static ALL: std::sync::OnceLock<(Extractor, RelationExtractor, RelationExtractor)> =
             std::sync::OnceLock::new();
