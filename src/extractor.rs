@@ -2,11 +2,13 @@
 //! turns a text into linked [`Mention`]s with offsets into the original text.
 
 use std::borrow::Cow;
+use std::path::Path;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
+use crate::cache::{self, CacheStatus, Malformed, Reader, Writer};
 use crate::charindex::CharIndex;
 use crate::chars::{is_quote, is_word_char};
 use crate::error::Result;
@@ -292,6 +294,92 @@ impl ExtractorBuilder {
             Some(p) => p.cues().iter().map(|(w, f)| (fold(w, &self.options), *f)).collect(),
         };
         let matcher = Matcher::new(&gazetteer, &cues, &self.options, self.full_scan, self.dfa)?;
+        Ok(self.assemble(gazetteer, matcher, persons))
+    }
+
+    /// Builds the extractor of the default gazetteer ([`Gazetteer::embedded`]) like
+    /// [`ExtractorBuilder::build`], through a start-up cache in `dir`: the first call builds it
+    /// (about 20 ms) and writes a cache file, later calls by the same program with the same
+    /// options read that file instead (a few milliseconds). The status says which happened.
+    ///
+    /// A cache file is used only by the executable that wrote it (its path, size and
+    /// modification time are the file's key, with the options), so a rebuilt or updated program
+    /// never reads an older one's file; a damaged file fails its checksum and is rebuilt. Up to
+    /// four files are kept in `dir`. Extractors with [`ExtractorBuilder::full_scan`] or
+    /// [`ExtractorBuilder::dfa`] are built without the cache.
+    ///
+    /// ```
+    /// use alam::{CacheStatus, Extractor};
+    /// let dir = std::env::temp_dir().join(format!("alam-doc-{}", std::process::id()));
+    /// let (first, status) = Extractor::builder().build_embedded_cached(&dir)?;
+    /// assert!(matches!(status, CacheStatus::Written(_)));
+    /// let (second, status) = Extractor::builder().build_embedded_cached(&dir)?;
+    /// assert!(matches!(status, CacheStatus::Loaded(_)));
+    /// let text = "وصل الوفد إلى باماكو";
+    /// assert_eq!(first.extract(text)?, second.extract(text)?);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), alam::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Only those of [`Gazetteer::embedded`] and [`ExtractorBuilder::build`]: a cache that
+    /// cannot be read or written is reported in the status, and the extractor built.
+    pub fn build_embedded_cached(&self, dir: &Path) -> Result<(Extractor, CacheStatus)> {
+        if self.full_scan || self.dfa {
+            let why = "full-scan and DFA extractors are not cached".to_string();
+            return Ok((self.build(Gazetteer::embedded()?)?, CacheStatus::Unavailable(why)));
+        }
+        let options = format!("{:?} guess_persons={}", self.options, self.guess_persons);
+        let key = match cache::key(&options) {
+            Ok(key) => key,
+            Err(why) => {
+                return Ok((self.build(Gazetteer::embedded()?)?, CacheStatus::Unavailable(why)))
+            }
+        };
+        let path = cache::path(dir, &key);
+        if let Some((data, at)) = cache::read(&path, &key) {
+            if let Ok(extractor) = self.build_from_cache(&data[at..])? {
+                return Ok((extractor, CacheStatus::Loaded(path)));
+            }
+        }
+        let extractor = self.build(Gazetteer::embedded()?)?;
+        let status = match extractor.cache_payload() {
+            None => CacheStatus::Unavailable("this extractor is not cached".to_string()),
+            Some(payload) => match cache::write(&path, &key, &payload) {
+                Ok(()) => CacheStatus::Written(path),
+                Err(e) => CacheStatus::Unavailable(format!("cannot write {}: {e}", path.display())),
+            },
+        };
+        Ok((extractor, status))
+    }
+
+    /// The extractor whose [`Extractor::cache_payload`] this is, built with these options; the
+    /// outer error is one of the person rules, the inner one a payload that does not hold
+    /// together.
+    pub(crate) fn build_from_cache(
+        &self,
+        payload: &[u8],
+    ) -> Result<std::result::Result<Extractor, Malformed>> {
+        let persons = if self.guess_persons { Some(PersonRules::embedded()?) } else { None };
+        let read = || -> std::result::Result<Extractor, Malformed> {
+            let mut r = Reader::new(payload)?;
+            let gazetteer = Gazetteer::read_cache(&mut r)?;
+            let matcher = Matcher::read_cache(&mut r, &gazetteer)?;
+            if !r.is_empty() {
+                return Err(Malformed);
+            }
+            Ok(self.assemble(gazetteer, matcher, persons))
+        };
+        Ok(read())
+    }
+
+    /// The extractor of a gazetteer and the matcher made of it.
+    fn assemble(
+        &self,
+        gazetteer: Gazetteer,
+        matcher: Matcher,
+        persons: Option<&'static PersonRules>,
+    ) -> Extractor {
         let mut context_words: HashMap<String, Vec<EntityKind>> = HashMap::default();
         for (kind, word) in &self.context_words {
             let word = fold(word, &self.options).trim().to_string();
@@ -325,7 +413,7 @@ impl ExtractorBuilder {
             .as_ref()
             .filter(|(_, options)| *options == self.options && !self.full_scan)
             .map(|(filter, _)| Arc::clone(filter));
-        Ok(Extractor {
+        Extractor {
             inner: Arc::new(Inner {
                 triggers,
                 group,
@@ -337,7 +425,7 @@ impl ExtractorBuilder {
                 full_scan: self.full_scan,
                 persons,
             }),
-        })
+        }
     }
 }
 
@@ -588,6 +676,15 @@ impl Extractor {
     /// A builder for non-default options.
     pub fn builder() -> ExtractorBuilder {
         ExtractorBuilder::default()
+    }
+
+    /// The gazetteer and the matcher's tables as a start-up cache payload (`cache.rs`), for
+    /// [`ExtractorBuilder::build_from_cache`] with the same options; `None` for a full-scan or DFA
+    /// extractor.
+    pub(crate) fn cache_payload(&self) -> Option<Vec<u8>> {
+        let mut w = Writer::default();
+        self.inner.gazetteer.write_cache(&mut w);
+        self.inner.matcher.write_cache(&mut w).then(|| w.finish())
     }
 
     /// The gazetteer behind this extractor.
@@ -1004,4 +1101,126 @@ mod tests {
         // io::Error inside is not UnwindSafe, so the error type is only Send + Sync.
         assert_send_sync::<crate::Error>();
     }
+
+    /// The extractor read back from its cache payload, built with the same options.
+    fn round_trip(builder: &ExtractorBuilder, extractor: &Extractor) -> Extractor {
+        let payload = extractor.cache_payload().expect("a trie extractor is cached");
+        builder.build_from_cache(&payload).unwrap().expect("the payload reads back")
+    }
+
+    /// What two extractors find in `text`: span, entity, clitic, alternatives.
+    fn found(extractor: &Extractor, text: &str) -> Vec<(usize, usize, String, String, usize)> {
+        let mentions = extractor.extract(text).unwrap();
+        mentions
+            .iter()
+            .map(|m| {
+                let id = m.entity.id().to_string();
+                (m.start, m.end, id, m.clitic.to_string(), m.alternatives.len())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_default_extractor_reads_back_from_its_cache_payload_unchanged() {
+        let builder = Extractor::builder();
+        let built = builder.build(Gazetteer::embedded().unwrap()).unwrap();
+        let read = round_trip(&builder, &built);
+        assert_eq!(read.gazetteer().entities(), built.gazetteer().entities());
+        let surfaces = |e: &Extractor| -> Vec<(String, Vec<String>)> {
+            let ids = |v: Vec<&Entity>| v.iter().map(|e| e.id().to_string()).collect();
+            e.surfaces().map(|(s, owners)| (s.to_string(), ids(owners))).collect()
+        };
+        assert_eq!(surfaces(&read), surfaces(&built));
+        assert_eq!(read.automaton_memory(), built.automaton_memory());
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        for entry in std::fs::read_dir(seeds).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|x| x == "txt") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert_eq!(found(&read, &text), found(&built, &text), "{}", path.display());
+                assert!(!found(&read, &text).is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_cache_payload_is_refused_without_a_panic() {
+        let tsv = "id\ttype\tname_ar\taliases\tparent\nmali\tGPE\tمالي\tجمهورية مالي\t\n\
+                   bamako\tGPE\tباماكو\t\tmali\n";
+        // Without person guessing, whose cue words would make the payload a hundred times
+        // longer.
+        let mut builder = Extractor::builder();
+        builder.guess_persons(false);
+        let built = builder.build(Gazetteer::from_tsv("t.tsv", tsv).unwrap()).unwrap();
+        let payload = built.cache_payload().unwrap();
+        assert!(builder.build_from_cache(&payload).unwrap().is_ok());
+        // The payload is mostly the trie's character map: a u32 per code point up to U+FFFF,
+        // nearly all 0xFFFFFFFF (no such character). Every position outside that run is
+        // damaged in turn, and one in 509 inside it.
+        let len = payload.len();
+        let positions: Vec<usize> = (0..len)
+            .filter(|&at| at < 2048 || len - at < 4096 || payload[at] != 0xFF || at % 509 == 0)
+            .collect();
+        assert!(positions.len() < 8000, "{} of {len} positions", positions.len());
+        // Truncated: refused. A byte changed: refused, or read and safe to use (the file's CRC
+        // turns such payloads away before they get here; this is the second line of defence).
+        for &at in &positions {
+            assert!(builder.build_from_cache(&payload[..at]).unwrap().is_err(), "cut at {at}");
+            let mut bad = payload.clone();
+            bad[at] = bad[at].wrapping_add(0x41);
+            if let Ok(extractor) = builder.build_from_cache(&bad).unwrap() {
+                let _ = extractor.extract("وصل الوفد إلى باماكو في مالي، وإلى جمهورية مالي");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Random gazetteers (names from a small pool of words, some risky, with parents) and
+        /// random texts of their words: the extractor read back from the cache payload finds
+        /// exactly what the built one finds.
+        #[test]
+        fn a_cached_extractor_finds_what_the_built_one_finds(
+            names in proptest::collection::vec(
+                (proptest::collection::vec(0..WORDS.len(), 1..3), proptest::bool::ANY), 1..12),
+            text in proptest::collection::vec((0..WORDS.len(), 0..CLITICS.len()), 0..40),
+            guess in proptest::bool::ANY,
+        ) {
+            let mut tsv = String::from("id\ttype\tname_ar\tflags\tparent\n");
+            for (i, (words, risky)) in names.iter().enumerate() {
+                let name: Vec<&str> = words.iter().map(|&w| WORDS[w]).collect();
+                let kind = ["GPE", "PER", "ORG"][i % 3];
+                let parent = if i > 0 && i % 4 == 0 { "e0" } else { "" };
+                let flags = if *risky { "risky" } else { "" };
+                tsv.push_str(&format!("e{i}\t{kind}\t{}\t{flags}\t{parent}\n", name.join(" ")));
+            }
+            let text: Vec<String> =
+                text.iter().map(|&(w, c)| format!("{}{}", CLITICS[c], WORDS[w])).collect();
+            let text = text.join(" ");
+            let mut builder = Extractor::builder();
+            builder.guess_persons(guess);
+            let built = builder.build(Gazetteer::from_tsv("random.tsv", &tsv).unwrap()).unwrap();
+            let read = round_trip(&builder, &built);
+            proptest::prop_assert_eq!(read.gazetteer().entities(), built.gazetteer().entities());
+            proptest::prop_assert_eq!(found(&read, &text), found(&built, &text));
+        }
+    }
+
+    const WORDS: [&str; 14] = [
+        "مالي",
+        "باماكو",
+        "فاغنر",
+        "مجموعة",
+        "الرئيس",
+        "محمد",
+        "الجزائر",
+        "في",
+        "قال",
+        "إفريقيا",
+        "ماليه",
+        "سيرغي",
+        "لافروف",
+        "الجيش",
+    ];
+    const CLITICS: [&str; 5] = ["", "و", "ب", "ل", "وب"];
 }

@@ -9,6 +9,7 @@
 //! and so in the text; if `P` is `T`, the match ends at a word end. Either way the text's run of
 //! word characters from `p` is exactly `T`, so the text's first word at `p` is in the filter.
 
+use crate::cache::{Malformed, Reader, Writer};
 use crate::chars::{word_char_before, word_end};
 
 /// The first words of a set of patterns (see the module doc). A false positive costs one walk
@@ -21,6 +22,25 @@ pub(crate) struct FirstWords {
 }
 
 impl FirstWords {
+    /// Appends the filter to a start-up cache payload (`cache.rs`).
+    pub(crate) fn write_cache(&self, w: &mut Writer) {
+        w.len(self.bits.len());
+        for &b in &self.bits {
+            w.u64(b);
+        }
+    }
+
+    /// The filter [`FirstWords::write_cache`] wrote.
+    pub(crate) fn read_cache(r: &mut Reader<'_>) -> Result<FirstWords, Malformed> {
+        let n = r.len(8)?;
+        let bits = (0..n).map(|_| r.u64()).collect::<Result<Vec<u64>, Malformed>>()?;
+        // `new` makes a power of two of at least 512 bits.
+        if n < 8 || !n.is_power_of_two() {
+            return Err(Malformed);
+        }
+        Ok(FirstWords { mask: (n * 64) as u64 - 1, bits })
+    }
+
     /// The filter of the first words of `patterns`, with eight to sixteen bits per distinct word
     /// and two probes (at most about 2% false positives).
     pub(crate) fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> FirstWords {

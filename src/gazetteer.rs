@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
+use crate::cache::{Malformed, Reader, Writer};
 use crate::error::{Error, Result};
 use crate::normalize::{fold, NormalizeOptions};
 use crate::variants::VariantRules;
@@ -489,6 +490,73 @@ impl Gazetteer {
             self.entities.push(entity);
         }
         Ok(())
+    }
+
+    /// Appends the entities to a start-up cache payload (`cache.rs`).
+    pub(crate) fn write_cache(&self, w: &mut Writer) {
+        w.len(self.entities.len());
+        for e in &self.entities {
+            w.str(&e.id);
+            w.u8(EntityKind::ALL.iter().position(|&k| k == e.kind).unwrap_or_default() as u8);
+            w.str(&e.name_ar);
+            w.opt_str(e.name_en.as_deref());
+            w.opt_str(e.qid.as_deref());
+            w.len(e.names.len());
+            for n in &e.names {
+                w.str(&n.text);
+                w.u8(u8::from(n.risky) | u8::from(n.canonical) << 1 | u8::from(n.generated) << 2);
+            }
+            w.u8(u8::from(e.foreign));
+            w.opt_str(e.parent.as_deref());
+            w.str(&e.source.file);
+            w.u64(e.source.line as u64);
+        }
+    }
+
+    /// The gazetteer [`Gazetteer::write_cache`] wrote.
+    pub(crate) fn read_cache(r: &mut Reader<'_>) -> Result<Gazetteer, Malformed> {
+        let n = r.len(8)?;
+        let mut gazetteer = Gazetteer {
+            entities: Vec::with_capacity(n),
+            by_id: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+        };
+        for _ in 0..n {
+            let id = r.string()?;
+            let kind = *EntityKind::ALL.get(r.u8()? as usize).ok_or(Malformed)?;
+            let (name_ar, name_en, qid) = (r.string()?, r.opt_string()?, r.opt_string()?);
+            let count = r.len(5)?;
+            let mut names = Vec::with_capacity(count);
+            for _ in 0..count {
+                let text = r.string()?;
+                let flags = r.u8()?;
+                if flags > 7 {
+                    return Err(Malformed);
+                }
+                let [risky, canonical, generated] = [1, 2, 4].map(|bit| flags & bit != 0);
+                names.push(Name { text, risky, canonical, generated });
+            }
+            let (foreign, parent) = (r.bool()?, r.opt_string()?);
+            let source = Source {
+                file: r.string()?,
+                line: usize::try_from(r.u64()?).map_err(|_| Malformed)?,
+            };
+            if gazetteer.by_id.insert(id.clone(), gazetteer.entities.len()).is_some() {
+                return Err(Malformed);
+            }
+            gazetteer.entities.push(Entity {
+                id,
+                kind,
+                name_ar,
+                name_en,
+                qid,
+                names,
+                foreign,
+                parent,
+                source,
+                output: Memo::default(),
+            });
+        }
+        Ok(gazetteer)
     }
 
     /// Checks that every `parent` names an entity of this gazetteer.

@@ -165,6 +165,7 @@ macro_rules! named_enum_traits {
 }
 
 pub mod batch;
+mod cache;
 mod charindex;
 mod chars;
 pub mod conll_eval;
@@ -183,6 +184,7 @@ mod relation;
 mod sentence;
 mod variants;
 
+pub use cache::CacheStatus;
 pub use error::{Error, ErrorKind, Result};
 pub use extractor::{EntityRef, Extractor, ExtractorBuilder, Mention, MentionRecord};
 pub use gazetteer::{Conflict, Entity, EntityKind, Gazetteer, Name, Source};

@@ -12,6 +12,7 @@ use rustc_hash::FxHashMap;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
+use crate::cache::{Malformed, Reader, Writer};
 use crate::chars::{clitic_before, is_word_end, name_start, run_kinds_at, runs_at_word_start};
 use crate::error::{Error, Result};
 use crate::firstword::{hash, word_end_before, FirstWords};
@@ -204,6 +205,79 @@ impl Matcher {
         );
         let (automaton, walker) = walkers?;
         Ok(Matcher { automaton, walker, first_words, slots, refs, surfaces })
+    }
+
+    /// Appends the tables to a start-up cache payload (`cache.rs`); `false` (nothing written)
+    /// for a matcher with a full-scan automaton or a DFA, which are not cached.
+    pub(crate) fn write_cache(&self, w: &mut Writer) -> bool {
+        let Walker::Trie(trie) = &self.walker else { return false };
+        if self.automaton.is_some() {
+            return false;
+        }
+        w.len(self.surfaces.len());
+        for s in &self.surfaces {
+            w.str(s);
+        }
+        w.len(self.slots.len());
+        for slot in &self.slots {
+            for v in [slot.start, slot.plain, slot.contracted] {
+                w.u32(v);
+            }
+            w.u8(slot.cue);
+        }
+        w.len(self.refs.len());
+        for r in &self.refs {
+            w.u32(r.entity);
+            w.u32(r.name);
+        }
+        self.first_words.write_cache(w);
+        w.bytes(&trie.serialize_to_vec());
+        true
+    }
+
+    /// The matcher [`Matcher::write_cache`] wrote for `gazetteer`. The tables are checked
+    /// against each other and the gazetteer, so no lookup can fall outside them.
+    pub(crate) fn read_cache(
+        r: &mut Reader<'_>,
+        gazetteer: &Gazetteer,
+    ) -> Result<Matcher, Malformed> {
+        let n = r.len(4)?;
+        let surfaces = (0..n).map(|_| r.string()).collect::<Result<Vec<String>, Malformed>>()?;
+        let n = r.len(13)?;
+        let mut slots = Vec::with_capacity(n);
+        for _ in 0..n {
+            let [start, plain, contracted] = [r.u32()?, r.u32()?, r.u32()?];
+            slots.push(Slot { start, plain, contracted, cue: r.u8()? });
+        }
+        let n = r.len(8)?;
+        let refs = (0..n)
+            .map(|_| Ok(NameRef { entity: r.u32()?, name: r.u32()? }))
+            .collect::<Result<Vec<NameRef>, Malformed>>()?;
+        let in_range = |slot: &Slot| {
+            let end = u64::from(slot.start) + u64::from(slot.plain) + u64::from(slot.contracted);
+            end <= refs.len() as u64
+        };
+        if slots.len() != surfaces.len()
+            || !slots.iter().all(in_range)
+            || refs.iter().any(|r| {
+                let entity = gazetteer.entities().get(r.entity as usize);
+                entity.is_none_or(|e| r.name as usize >= e.names().count())
+            })
+        {
+            return Err(Malformed);
+        }
+        let first_words = FirstWords::read_cache(r)?;
+        let bytes = r.bytes()?;
+        check_trie(bytes, surfaces.len())?;
+        let (trie, _) = crawdad::Trie::deserialize_from_slice(bytes);
+        Ok(Matcher {
+            automaton: None,
+            walker: Walker::Trie(trie),
+            first_words,
+            slots,
+            refs,
+            surfaces,
+        })
     }
 
     pub(crate) fn pattern(&self, id: u32) -> Pattern<'_> {
@@ -465,6 +539,51 @@ fn walkers(
         Walker::Trie(trie(surfaces)?)
     };
     Ok((automaton, walker))
+}
+
+/// Checks serialized `crawdad` trie bytes (crawdad 0.4's layout: the character map, a
+/// u32-counted table of u32 codes and the alphabet's size; then a u32-counted list of nodes,
+/// each a u32 base and a u32 check, the top bit of the base marking a leaf whose base is its
+/// value) so that walking the trie read from them cannot index outside it, nor yield a value
+/// of `values` or more. crawdad reads the bytes by slicing and walks by indexing, both of which
+/// would panic on damaged data.
+fn check_trie(bytes: &[u8], values: usize) -> Result<(), Malformed> {
+    const MASK: u32 = 0x7fff_ffff;
+    let word = |at: usize| -> Result<u32, Malformed> {
+        let b = bytes.get(at..at.checked_add(4).ok_or(Malformed)?).ok_or(Malformed)?;
+        Ok(u32::from_le_bytes(b.try_into().map_err(|_| Malformed)?))
+    };
+    let codes = word(0)? as usize;
+    let alphabet_at = codes.checked_mul(4).and_then(|n| n.checked_add(4)).ok_or(Malformed)?;
+    let alphabet = word(alphabet_at)?;
+    let nodes = word(alphabet_at + 4)? as usize;
+    let nodes_at = alphabet_at + 8;
+    if nodes.checked_mul(8).and_then(|n| n.checked_add(nodes_at)) != Some(bytes.len()) {
+        return Err(Malformed);
+    }
+    for i in 0..codes {
+        let code = word(4 + 4 * i)?;
+        if code != u32::MAX && code >= alphabet {
+            return Err(Malformed); // neither a code nor "no such character"
+        }
+    }
+    // A child's index is the base XOR the character's code (under `alphabet`, rounded up to a
+    // power of two); the end marker's code is 0, so a base is itself an index.
+    let spread = alphabet.checked_next_power_of_two().ok_or(Malformed)? - 1;
+    for i in 0..nodes {
+        let (base, check) = (word(nodes_at + 8 * i)?, word(nodes_at + 8 * i + 4)?);
+        let fits = if base == MASK && check == MASK {
+            true // vacant: never reached
+        } else if base & !MASK != 0 {
+            ((base & MASK) as usize) < values
+        } else {
+            ((base | spread) as usize) < nodes
+        };
+        if !fits {
+            return Err(Malformed);
+        }
+    }
+    Ok(())
 }
 
 /// The character-wise trie of `surfaces`, each with its index as the value (the name trie here,

@@ -19,9 +19,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `alam args…`, with its start-up cache in the build's temp dir rather than the user's.
 fn alam_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alam"));
     cmd.args(args).current_dir(root());
+    cmd.env("ALAM_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("alam-cache"));
     cmd
 }
 
@@ -565,4 +567,74 @@ fn help_mentions_the_exit_statuses() {
             assert!(help.contains(status), "alam {args:?} does not explain status {status:?}");
         }
     }
+}
+
+/// The cache files `alam tag` left in `dir`.
+fn cache_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "bin"))
+        .collect()
+}
+
+#[test]
+fn tag_writes_then_reads_its_start_up_cache_with_the_same_output() {
+    let tmp = TempDir::new("cache");
+    let cache = tmp.0.join("cache");
+    let seeds: Vec<String> = seed_files().into_iter().map(|(_, path)| path).collect();
+    let tag = |extra: &[&str]| {
+        let mut args = vec!["tag", "-q"];
+        args.extend_from_slice(extra);
+        args.extend(seeds.iter().map(String::as_str));
+        let output = alam_command(&args).env("ALAM_CACHE_DIR", &cache).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(utf8(&output.stderr), "", "alam {args:?} printed to stderr");
+        output.stdout
+    };
+    let fresh = tag(&["--no-cache"]);
+    assert!(cache_files(&cache).is_empty(), "--no-cache writes no cache");
+    assert!(fresh.len() > 1000);
+    assert!(tag(&[]) == fresh, "the run that writes the cache");
+    let files = cache_files(&cache);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let written = std::fs::metadata(&files[0]).unwrap().modified().unwrap();
+    assert!(tag(&[]) == fresh, "the run that reads the cache");
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().modified().unwrap(), written, "not rewritten");
+    // A damaged file is rebuilt, and the output is the same.
+    let mut data = std::fs::read(&files[0]).unwrap();
+    let middle = data.len() / 2;
+    data[middle] ^= 0x55;
+    std::fs::write(&files[0], &data).unwrap();
+    assert!(tag(&[]) == fresh, "the run that finds the cache damaged");
+    assert_ne!(std::fs::read(&files[0]).unwrap(), data, "the damaged file was replaced");
+    assert!(tag(&[]) == fresh);
+    // A custom gazetteer never uses the default's cache.
+    std::fs::remove_file(&files[0]).unwrap();
+    let gazetteer = tmp.write("g.tsv", "id\ttype\tname_ar\nmy_town\tGPE\tبلدتي\n");
+    tag(&["--gazetteer", &gazetteer]);
+    assert!(cache_files(&cache).is_empty());
+}
+
+#[test]
+fn tag_without_a_writable_cache_warns_and_tags() {
+    let tmp = TempDir::new("cache-unwritable");
+    // A file where the cache directory should be: nothing can be written under it.
+    let blocker = tmp.write("not-a-dir", "x");
+    let (code, stdout, stderr) = {
+        let output = alam_command(&["tag", "seeds/000_f63bd2125ddc3fbc.txt"])
+            .env("ALAM_CACHE_DIR", &blocker)
+            .output()
+            .unwrap();
+        (output.status.code(), output.stdout, String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("start-up cache not used") && stderr.contains("not-a-dir"), "{stderr}");
+    assert_eq!(json_lines(&stdout).len(), 1);
+    let output = alam_command(&["tag", "-q", "seeds/000_f63bd2125ddc3fbc.txt"])
+        .env("ALAM_CACHE_DIR", &blocker)
+        .output()
+        .unwrap();
+    assert_eq!(utf8(&output.stderr), "", "-q keeps it quiet");
+    assert_eq!(output.stdout, stdout);
 }

@@ -1,0 +1,332 @@
+//! A start-up cache for the extractor of the default gazetteer.
+//!
+//! Building that extractor (parsing the embedded gazetteer files, generating the spelling
+//! variants, folding every name, building the name trie and the first-word filter) takes about
+//! 20 ms, which `alam tag` would otherwise spend on every run before the first document. The
+//! cache file holds the result: the gazetteer's entities and the matcher's tables, with the trie
+//! in `crawdad`'s own serialized form. Reading it back takes a few milliseconds.
+//!
+//! A cache file is used only by the program that wrote it, with the same options: its key names
+//! the running executable (path, size and modification time: a rebuilt program, whose code, data
+//! or dependencies may differ, never reads an older program's file), the format version and the
+//! builder's options. The payload carries a CRC-32, so a damaged file is rebuilt, never trusted.
+//! Files are written to a temporary file and renamed into place, so a reader never sees half a
+//! file; the oldest files beyond [`KEEP`] are removed when a new one is written.
+//!
+//! Layout: `MAGIC`, the key (length-prefixed), the payload's length (u64) and CRC-32 (u32), the
+//! payload. Integers are little-endian; strings and lists are length-prefixed (u32).
+
+use std::fs;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHasher;
+
+/// The first bytes of every cache file; the last two digits are the format version, raised
+/// whenever what is written changes.
+const MAGIC: &[u8; 8] = b"ALAMXC01";
+
+/// At most this many cache files are kept in a directory (one per program and options).
+pub(crate) const KEEP: usize = 4;
+
+/// What [`ExtractorBuilder::build_embedded_cached`](crate::ExtractorBuilder::build_embedded_cached)
+/// did with its cache.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CacheStatus {
+    /// The extractor was read from this file.
+    Loaded(PathBuf),
+    /// The extractor was built and written to this file (there was none, or it could not be
+    /// used).
+    Written(PathBuf),
+    /// The extractor was built, and the cache could not be written or is not used for these
+    /// options: why.
+    Unavailable(String),
+}
+
+/// The cache's key: everything the cached extractor depends on besides the data compiled into
+/// the program.
+pub(crate) fn key(options: &str) -> Result<Vec<u8>, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the program: {e}"))?;
+    let meta = fs::metadata(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .ok_or_else(|| format!("{}: no modification time", exe.display()))?;
+    let mut w = Writer::default();
+    w.str(&exe.to_string_lossy());
+    w.u64(meta.len());
+    w.u64(modified.as_secs());
+    w.u32(modified.subsec_nanos());
+    w.str(options);
+    Ok(w.finish())
+}
+
+/// The file for `key` in `dir`.
+pub(crate) fn path(dir: &Path, key: &[u8]) -> PathBuf {
+    let mut hasher = FxHasher::default();
+    hasher.write(key);
+    dir.join(format!("extractor-{:016x}.bin", hasher.finish()))
+}
+
+/// The payload of the cache file at `path`, if there is one written under `key` and intact: the
+/// file's bytes and where the payload starts in them.
+pub(crate) fn read(path: &Path, key: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let data = fs::read(path).ok()?;
+    let header = MAGIC.len() + 4 + key.len() + 8 + 4;
+    if data.len() < header
+        || &data[..MAGIC.len()] != MAGIC
+        || data[MAGIC.len()..MAGIC.len() + 4] != (key.len() as u32).to_le_bytes()
+        || &data[MAGIC.len() + 4..header - 12] != key
+    {
+        return None;
+    }
+    let len = u64::from_le_bytes(data[header - 12..header - 4].try_into().ok()?);
+    let crc = u32::from_le_bytes(data[header - 4..header].try_into().ok()?);
+    let payload = &data[header..];
+    (payload.len() as u64 == len && crc32fast::hash(payload) == crc).then_some((data, header))
+}
+
+/// Writes `payload` under `key` to `path` (through a temporary file in the same directory,
+/// renamed into place), then removes the oldest cache files beyond [`KEEP`].
+pub(crate) fn write(path: &Path, key: &[u8], payload: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    let mut header = MAGIC.to_vec();
+    header.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    header.extend_from_slice(key);
+    header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    header.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    file.write_all(&header)?;
+    file.write_all(payload)?;
+    file.persist(path).map_err(|e| e.error)?;
+    prune(dir, path);
+    Ok(())
+}
+
+/// Removes the oldest `extractor-*.bin` files of `dir` beyond [`KEEP`], never `keep`. Errors are
+/// ignored: another process may be pruning too.
+fn prune(dir: &Path, keep: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("extractor-") && n.ends_with(".bin") && p.as_path() != keep
+            })
+        })
+        .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    if files.len() >= KEEP {
+        files.sort();
+        for (_, p) in &files[..files.len() + 1 - KEEP] {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// Writes values in the cache's encoding: numbers and lengths in one stream, the strings' bytes
+/// in another, so that a reader checks all the text at once (one UTF-8 validation of the whole
+/// instead of one per string).
+#[derive(Default)]
+pub(crate) struct Writer {
+    data: Vec<u8>,
+    strings: Vec<u8>,
+}
+
+impl Writer {
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.data.push(v);
+    }
+    pub(crate) fn u32(&mut self, v: u32) {
+        self.data.extend_from_slice(&v.to_le_bytes());
+    }
+    pub(crate) fn u64(&mut self, v: u64) {
+        self.data.extend_from_slice(&v.to_le_bytes());
+    }
+    /// A length (lists and strings are far below 4 G items; the cache is never written
+    /// otherwise).
+    pub(crate) fn len(&mut self, n: usize) {
+        self.u32(u32::try_from(n).expect("cache lists hold fewer than 4 G items"));
+    }
+    pub(crate) fn bytes(&mut self, v: &[u8]) {
+        self.len(v.len());
+        self.data.extend_from_slice(v);
+    }
+    pub(crate) fn str(&mut self, v: &str) {
+        self.len(v.len());
+        self.strings.extend_from_slice(v.as_bytes());
+    }
+    pub(crate) fn opt_str(&mut self, v: Option<&str>) {
+        self.u8(u8::from(v.is_some()));
+        if let Some(s) = v {
+            self.str(s);
+        }
+    }
+    /// The encoded values: the first stream's length (u64), the first stream, the strings.
+    pub(crate) fn finish(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.data.len() + self.strings.len());
+        out.extend_from_slice(&(self.data.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.data);
+        out.extend_from_slice(&self.strings);
+        out
+    }
+}
+
+/// The payload ended early or holds a value this program cannot have written.
+#[derive(Debug)]
+pub(crate) struct Malformed;
+
+/// Reads values that a [`Writer`] wrote, in the same order.
+pub(crate) struct Reader<'a> {
+    data: &'a [u8],
+    strings: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    /// The reader of what [`Writer::finish`] returned.
+    pub(crate) fn new(encoded: &'a [u8]) -> Result<Reader<'a>, Malformed> {
+        let (len, rest) = encoded.split_first_chunk::<8>().ok_or(Malformed)?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| Malformed)?;
+        if len > rest.len() {
+            return Err(Malformed);
+        }
+        let (data, strings) = rest.split_at(len);
+        let strings = simdutf8::basic::from_utf8(strings).map_err(|_| Malformed)?;
+        Ok(Reader { data, strings })
+    }
+    /// Whether every value was read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.strings.is_empty()
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
+        if n > self.data.len() {
+            return Err(Malformed);
+        }
+        let (head, rest) = self.data.split_at(n);
+        self.data = rest;
+        Ok(head)
+    }
+    pub(crate) fn u8(&mut self) -> Result<u8, Malformed> {
+        Ok(self.take(1)?[0])
+    }
+    pub(crate) fn bool(&mut self) -> Result<bool, Malformed> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Malformed),
+        }
+    }
+    pub(crate) fn u32(&mut self) -> Result<u32, Malformed> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| Malformed)?))
+    }
+    pub(crate) fn u64(&mut self) -> Result<u64, Malformed> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Malformed)?))
+    }
+    /// A length, checked against the numbers left (each item takes at least `item_bytes` of
+    /// them), so that a damaged length cannot ask for a huge allocation.
+    pub(crate) fn len(&mut self, item_bytes: usize) -> Result<usize, Malformed> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(item_bytes.max(1)) > self.data.len() {
+            return Err(Malformed);
+        }
+        Ok(n)
+    }
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], Malformed> {
+        let n = self.len(1)?;
+        self.take(n)
+    }
+    pub(crate) fn str(&mut self) -> Result<&'a str, Malformed> {
+        let n = self.u32()? as usize;
+        // `get` also refuses a cut inside a character.
+        let s = self.strings.get(..n).ok_or(Malformed)?;
+        self.strings = &self.strings[n..];
+        Ok(s)
+    }
+    pub(crate) fn string(&mut self) -> Result<String, Malformed> {
+        self.str().map(str::to_string)
+    }
+    pub(crate) fn opt_string(&mut self) -> Result<Option<String>, Malformed> {
+        Ok(if self.bool()? { Some(self.string()?) } else { None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_read_back_only_whole_and_under_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = b"key".to_vec();
+        let path = path(dir.path(), &key);
+        let payload = |found: Option<(Vec<u8>, usize)>| found.map(|(data, at)| data[at..].to_vec());
+        assert_eq!(read(&path, &key), None, "no file yet");
+        write(&path, &key, b"payload").unwrap();
+        assert_eq!(payload(read(&path, &key)).as_deref(), Some(&b"payload"[..]));
+        assert_eq!(read(&path, b"other key"), None);
+        let mut data = fs::read(&path).unwrap();
+        let last = data.len() - 1;
+        data[last] ^= 1;
+        fs::write(&path, &data).unwrap();
+        assert_eq!(read(&path, &key), None, "a flipped bit fails the CRC");
+        fs::write(&path, &data[..last]).unwrap();
+        assert_eq!(read(&path, &key), None, "a truncated file");
+    }
+
+    #[test]
+    fn writing_keeps_at_most_keep_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("unrelated.txt"), "x").unwrap();
+        for i in 0..KEEP + 3 {
+            let key = format!("key {i}").into_bytes();
+            let path = path(dir.path(), &key);
+            write(&path, &key, b"payload").unwrap();
+            assert!(read(&path, &key).is_some_and(|(data, at)| &data[at..] == b"payload"));
+        }
+        let names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.iter().filter(|n| n.starts_with("extractor-")).count(), KEEP);
+        assert!(names.contains(&"unrelated.txt".to_string()));
+    }
+
+    #[test]
+    fn the_reader_reads_what_the_writer_wrote_and_refuses_damage() {
+        let mut w = Writer::default();
+        w.str("سلام");
+        w.opt_str(None);
+        w.opt_str(Some("x"));
+        w.u64(7);
+        w.bytes(b"ab");
+        let encoded = w.finish();
+        let mut r = Reader::new(&encoded).unwrap();
+        assert_eq!(r.str().unwrap(), "سلام");
+        assert_eq!(r.opt_string().unwrap(), None);
+        assert_eq!(r.opt_string().unwrap().as_deref(), Some("x"));
+        assert_eq!(r.u64().unwrap(), 7);
+        assert_eq!(r.bytes().unwrap(), b"ab");
+        assert!(r.is_empty());
+        assert!(r.u8().is_err());
+        // A length beyond the data, a string cut inside a letter, text that is not UTF-8.
+        let mut w = Writer::default();
+        w.u32(1000);
+        w.u8(0);
+        assert!(Reader::new(&w.finish()).unwrap().len(1).is_err());
+        let mut w = Writer::default();
+        w.len(1);
+        w.str("س");
+        let encoded = w.finish();
+        let mut r = Reader::new(&encoded).unwrap();
+        assert!(r.str().is_err(), "one byte of a two-byte letter");
+        let mut bad = encoded.clone();
+        *bad.last_mut().unwrap() = 0xFF;
+        assert!(Reader::new(&bad).is_err());
+        assert!(Reader::new(&encoded[..4]).is_err());
+    }
+}
