@@ -2,7 +2,8 @@
 //! relations, as `alam tag` runs by default (`batch/threads/N`), and without them
 //! (`batch_no_relations/threads/N`, as `alam tag --no-relations`), in memory; and the `alam tag`
 //! command itself on the same records, a file in and a fresh file out, start-up included
-//! (`cli/threads/N`: the end-to-end figure of the performance issue).
+//! (`cli/threads/N`: the end-to-end figure of the performance issue); and the command's start-up
+//! on one small file, with the start-up cache and without (`cli_startup/cached`, `/no_cache`).
 //!
 //! Reads `../shared/data/saudinewsnet/saudinewsnet.txt.gz` (non-commercial license: never copied
 //! into the project); when it is absent, the benchmark says so and falls back to the seed
@@ -131,6 +132,34 @@ fn bench(c: &mut Criterion) {
                     assert!(status.success(), "alam tag failed: {status}");
                 }
                 total
+            })
+        });
+    }
+    group.finish();
+
+    // Start-up: the command on one seed article (a few KB), with the start-up cache (read in a
+    // few ms; the warm-up runs write it) and without it (the default gazetteer's extractor
+    // built afresh), in a cache directory of the benchmark's own.
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/000_f63bd2125ddc3fbc.txt");
+    let bytes = std::fs::metadata(&seed).unwrap().len();
+    let cache = dir.path().join("cache");
+    let mut group = c.benchmark_group("cli_startup");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Bytes(bytes));
+    for (id, extra) in [("cached", None), ("no_cache", Some("--no-cache"))] {
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                let status = std::process::Command::new(env!("CARGO_BIN_EXE_alam"))
+                    .args(["tag", "-q", "-o", "/dev/null"])
+                    .args(extra)
+                    .arg(&seed)
+                    .env("ALAM_CACHE_DIR", &cache)
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "alam tag failed: {status}");
             })
         });
     }
