@@ -24,7 +24,7 @@ use rustc_hash::FxHasher;
 
 /// The first bytes of every cache file; the last two digits are the format version, raised
 /// whenever what is written changes.
-const MAGIC: &[u8; 8] = b"ALAMXC01";
+const MAGIC: &[u8; 8] = b"ALAMXC02";
 
 /// At most this many cache files are kept in a directory (one per program and options).
 pub(crate) const KEEP: usize = 4;
@@ -126,6 +126,20 @@ fn prune(dir: &Path, keep: &Path) {
         for (_, p) in &files[..files.len() + 1 - KEEP] {
             let _ = fs::remove_file(p);
         }
+    }
+}
+
+/// The value `read` makes of everything a [`Writer`] encoded.
+pub(crate) fn read_all<T>(
+    encoded: &[u8],
+    read: impl FnOnce(&mut Reader<'_>) -> Result<T, Malformed>,
+) -> Result<T, Malformed> {
+    let mut r = Reader::new(encoded)?;
+    let value = read(&mut r)?;
+    if r.is_empty() {
+        Ok(value)
+    } else {
+        Err(Malformed)
     }
 }
 

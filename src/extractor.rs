@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
-use crate::cache::{self, CacheStatus, Malformed, Reader, Writer};
+use crate::cache::{self, CacheStatus, Malformed, Writer};
 use crate::charindex::CharIndex;
 use crate::chars::{is_quote, is_word_char};
 use crate::error::Result;
@@ -355,17 +355,23 @@ impl ExtractorBuilder {
 
     /// The extractor whose [`Extractor::cache_payload`] this is, built with these options; the
     /// outer error is one of the person rules, the inner one a payload that does not hold
-    /// together.
+    /// together. The gazetteer is read on a second thread while the matcher is read here.
     pub(crate) fn build_from_cache(
         &self,
         payload: &[u8],
     ) -> Result<std::result::Result<Extractor, Malformed>> {
         let persons = if self.guess_persons { Some(PersonRules::embedded()?) } else { None };
         let read = || -> std::result::Result<Extractor, Malformed> {
-            let mut r = Reader::new(payload)?;
-            let gazetteer = Gazetteer::read_cache(&mut r)?;
-            let matcher = Matcher::read_cache(&mut r, &gazetteer)?;
-            if !r.is_empty() {
+            let (len, rest) = payload.split_first_chunk::<8>().ok_or(Malformed)?;
+            let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| Malformed)?;
+            let (gazetteer, matcher) = rest.split_at_checked(len).ok_or(Malformed)?;
+            let (gazetteer, matcher) = std::thread::scope(|scope| {
+                let gazetteer = scope.spawn(|| cache::read_all(gazetteer, Gazetteer::read_cache));
+                let matcher = cache::read_all(matcher, Matcher::read_cache);
+                (gazetteer.join().unwrap_or(Err(Malformed)), matcher)
+            });
+            let (gazetteer, matcher) = (gazetteer?, matcher?);
+            if !matcher.fits(&gazetteer) {
                 return Err(Malformed);
             }
             Ok(self.assemble(gazetteer, matcher, persons))
@@ -682,9 +688,18 @@ impl Extractor {
     /// [`ExtractorBuilder::build_from_cache`] with the same options; `None` for a full-scan or DFA
     /// extractor.
     pub(crate) fn cache_payload(&self) -> Option<Vec<u8>> {
-        let mut w = Writer::default();
-        self.inner.gazetteer.write_cache(&mut w);
-        self.inner.matcher.write_cache(&mut w).then(|| w.finish())
+        let mut gazetteer = Writer::default();
+        self.inner.gazetteer.write_cache(&mut gazetteer);
+        let gazetteer = gazetteer.finish();
+        let mut matcher = Writer::default();
+        if !self.inner.matcher.write_cache(&mut matcher) {
+            return None;
+        }
+        // The two parts encoded apart, so that they can be read at the same time.
+        let mut payload = (gazetteer.len() as u64).to_le_bytes().to_vec();
+        payload.extend_from_slice(&gazetteer);
+        payload.extend_from_slice(&matcher.finish());
+        Some(payload)
     }
 
     /// The gazetteer behind this extractor.

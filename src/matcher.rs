@@ -235,12 +235,9 @@ impl Matcher {
         true
     }
 
-    /// The matcher [`Matcher::write_cache`] wrote for `gazetteer`. The tables are checked
-    /// against each other and the gazetteer, so no lookup can fall outside them.
-    pub(crate) fn read_cache(
-        r: &mut Reader<'_>,
-        gazetteer: &Gazetteer,
-    ) -> Result<Matcher, Malformed> {
+    /// The matcher [`Matcher::write_cache`] wrote. Its tables are checked against each other,
+    /// so no lookup can fall outside them; [`Matcher::fits`] checks them against the gazetteer.
+    pub(crate) fn read_cache(r: &mut Reader<'_>) -> Result<Matcher, Malformed> {
         let n = r.len(4)?;
         let surfaces = (0..n).map(|_| r.string()).collect::<Result<Vec<String>, Malformed>>()?;
         let n = r.len(13)?;
@@ -257,13 +254,7 @@ impl Matcher {
             let end = u64::from(slot.start) + u64::from(slot.plain) + u64::from(slot.contracted);
             end <= refs.len() as u64
         };
-        if slots.len() != surfaces.len()
-            || !slots.iter().all(in_range)
-            || refs.iter().any(|r| {
-                let entity = gazetteer.entities().get(r.entity as usize);
-                entity.is_none_or(|e| r.name as usize >= e.names().count())
-            })
-        {
+        if slots.len() != surfaces.len() || !slots.iter().all(in_range) {
             return Err(Malformed);
         }
         let first_words = FirstWords::read_cache(r)?;
@@ -277,6 +268,14 @@ impl Matcher {
             slots,
             refs,
             surfaces,
+        })
+    }
+
+    /// Whether every name the tables refer to is one of `gazetteer`'s.
+    pub(crate) fn fits(&self, gazetteer: &Gazetteer) -> bool {
+        self.refs.iter().all(|r| {
+            let entity = gazetteer.entities().get(r.entity as usize);
+            entity.is_some_and(|e| (r.name as usize) < e.names().count())
         })
     }
 
