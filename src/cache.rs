@@ -14,7 +14,10 @@
 //! file; the oldest files beyond [`KEEP`] are removed when a new one is written.
 //!
 //! Layout: `MAGIC`, the key (length-prefixed), the payload's length (u64) and CRC-32 (u32), the
-//! payload. Integers are little-endian; strings and lists are length-prefixed (u32).
+//! payload. The payload is two parts encoded apart, read on two threads: the length of the
+//! first (u64), the gazetteer, the matcher. Each part is a [`Writer`]'s output: its numbers and
+//! lengths (little-endian; lists and strings are counted with a u32), then the bytes of all its
+//! strings together, which are checked as UTF-8 in one go.
 
 use std::fs;
 use std::hash::Hasher;
@@ -107,20 +110,24 @@ pub(crate) fn write(path: &Path, key: &[u8], payload: &[u8]) -> std::io::Result<
     Ok(())
 }
 
-/// Removes the oldest `extractor-*.bin` files of `dir` beyond [`KEEP`], never `keep`. Errors are
+/// Removes the oldest `extractor-*.bin` files of `dir` beyond [`KEEP`], never `keep`, and the
+/// temporary files of writers killed before their rename, when over an hour old. Errors are
 /// ignored: another process may be pruning too.
 fn prune(dir: &Path, keep: &Path) {
     let Ok(entries) = fs::read_dir(dir) else { return };
-    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with("extractor-") && n.ends_with(".bin") && p.as_path() != keep
-            })
-        })
-        .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
-        .collect();
+    let modified = |p: &Path| fs::metadata(p).ok()?.modified().ok();
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(time) = modified(&path) else { continue };
+        if name.starts_with("extractor-") && name.ends_with(".bin") && path != keep {
+            files.push((time, path));
+        } else if name.starts_with(".tmp")
+            && time.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(3600))
+        {
+            let _ = fs::remove_file(&path);
+        }
+    }
     if files.len() >= KEEP {
         files.sort();
         for (_, p) in &files[..files.len() + 1 - KEEP] {
@@ -296,6 +303,14 @@ mod tests {
     fn writing_keeps_at_most_keep_files() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("unrelated.txt"), "x").unwrap();
+        // A writer's temporary file: left while fresh (its writer may be at work), removed when
+        // over an hour old (its writer was killed).
+        for name in [".tmpFRESH", ".tmpSTALE"] {
+            fs::write(dir.path().join(name), "half a file").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        let stale = fs::File::options().write(true).open(dir.path().join(".tmpSTALE")).unwrap();
+        stale.set_modified(two_hours_ago).unwrap();
         for i in 0..KEEP + 3 {
             let key = format!("key {i}").into_bytes();
             let path = path(dir.path(), &key);
@@ -308,6 +323,8 @@ mod tests {
             .collect();
         assert_eq!(names.iter().filter(|n| n.starts_with("extractor-")).count(), KEEP);
         assert!(names.contains(&"unrelated.txt".to_string()));
+        assert!(names.contains(&".tmpFRESH".to_string()));
+        assert!(!names.contains(&".tmpSTALE".to_string()));
     }
 
     #[test]
