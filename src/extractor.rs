@@ -1177,10 +1177,15 @@ mod tests {
             .filter(|&at| at < 2048 || len - at < 4096 || payload[at] != 0xFF || at % 509 == 0)
             .collect();
         assert!(positions.len() < 8000, "{} of {len} positions", positions.len());
-        // Truncated: refused. A byte changed: refused, or read and safe to use (the file's CRC
-        // turns such payloads away before they get here; this is the second line of defence).
-        for &at in &positions {
-            assert!(builder.build_from_cache(&payload[..at]).unwrap().is_err(), "cut at {at}");
+        // Truncated (at one position in seven of those): refused. A byte changed: refused, or
+        // read and safe to use (the file's CRC turns such payloads away before they get here;
+        // this is the second line of defence). A debug build (`cargo test`) takes one position
+        // in three, a release build (`cargo test --release`) all of them.
+        let stride = if cfg!(debug_assertions) { 3 } else { 1 };
+        for (i, &at) in positions.iter().enumerate().step_by(stride) {
+            if i % 7 == 0 {
+                assert!(builder.build_from_cache(&payload[..at]).unwrap().is_err(), "cut {at}");
+            }
             let mut bad = payload.clone();
             bad[at] = bad[at].wrapping_add(0x41);
             if let Ok(extractor) = builder.build_from_cache(&bad).unwrap() {
