@@ -25,13 +25,13 @@ impl CharIndex {
         let mut before = 0;
         let mut chunks = bytes.chunks_exact(64);
         for block in &mut chunks {
-            let starts = block_starts(block.try_into().expect("64 bytes"));
+            let starts = block_mask(block.try_into().expect("64 bytes"), Bytes::CharStarts);
             blocks.push((starts, before));
             before += starts.count_ones() as usize;
         }
         let mut last = [0x80u8; 64];
         last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        blocks.push((block_starts(&last), before));
+        blocks.push((block_mask(&last, Bytes::CharStarts), before));
         CharIndex { blocks }
     }
 
@@ -47,33 +47,51 @@ impl CharIndex {
     }
 }
 
-/// One bit per byte of `block`: set where the byte starts a character (it is no continuation
-/// byte, 0x80..=0xBF). With SSE2, which every x86-64 processor has: four comparisons of 16 bytes.
+/// Which bytes a block mask marks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bytes {
+    /// The bytes that start a character (no continuation byte, 0x80..=0xBF).
+    CharStarts,
+    /// The spaces (0x20).
+    Spaces,
+}
+
+/// One bit per byte of `block`, set where the byte is of the `kind` asked for (bit k for byte
+/// k). With SSE2, which every x86-64 processor has: four comparisons of 16 bytes.
 #[inline]
-fn block_starts(block: &[u8; 64]) -> u64 {
+pub(crate) fn block_mask(block: &[u8; 64], kind: Bytes) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
         // SAFETY: SSE2 is part of x86-64; each load reads 16 of the 64 bytes.
         unsafe {
-            let below = _mm_set1_epi8(-0x41);
+            let (below, space) = (_mm_set1_epi8(-0x41), _mm_set1_epi8(b' ' as i8));
             (0..4).fold(0u64, |mask, i| {
                 let v = _mm_loadu_si128(block.as_ptr().add(16 * i).cast());
-                let starts = _mm_movemask_epi8(_mm_cmpgt_epi8(v, below)) as u32 as u64;
-                mask | starts << (16 * i)
+                let hits = match kind {
+                    Bytes::CharStarts => _mm_cmpgt_epi8(v, below),
+                    Bytes::Spaces => _mm_cmpeq_epi8(v, space),
+                };
+                mask | (_mm_movemask_epi8(hits) as u32 as u64) << (16 * i)
             })
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        portable_block_starts(block)
+        portable_block_mask(block, kind)
     }
 }
 
-/// [`block_starts`] one byte at a time.
+/// [`block_mask`] one byte at a time.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn portable_block_starts(block: &[u8; 64]) -> u64 {
-    block.iter().enumerate().fold(0, |mask, (k, &b)| mask | u64::from((b as i8) >= -0x40) << k)
+fn portable_block_mask(block: &[u8; 64], kind: Bytes) -> u64 {
+    block.iter().enumerate().fold(0, |mask, (k, &b)| {
+        let hit = match kind {
+            Bytes::CharStarts => (b as i8) >= -0x40,
+            Bytes::Spaces => b == b' ',
+        };
+        mask | u64::from(hit) << k
+    })
 }
 
 #[cfg(test)]
@@ -101,13 +119,18 @@ mod tests {
             }
         }
 
-        /// The vector comparison marks the bytes the byte-wise one does.
+        /// The vector comparisons mark the bytes the byte-wise ones do (spaces made common).
         #[test]
-        fn block_starts_as_byte_by_byte(block in prop::array::uniform32(any::<u8>()), more in prop::array::uniform32(any::<u8>())) {
+        fn block_masks_as_byte_by_byte(block in prop::array::uniform32(any::<u8>()), more in prop::array::uniform32(any::<u8>())) {
             let mut whole = [0u8; 64];
             whole[..32].copy_from_slice(&block);
             whole[32..].copy_from_slice(&more);
-            prop_assert_eq!(block_starts(&whole), portable_block_starts(&whole));
+            for b in whole.iter_mut().filter(|b| **b % 5 == 0) {
+                *b = b' ';
+            }
+            for kind in [Bytes::CharStarts, Bytes::Spaces] {
+                prop_assert_eq!(block_mask(&whole, kind), portable_block_mask(&whole, kind));
+            }
         }
     }
 }

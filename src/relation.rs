@@ -59,6 +59,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
+use crate::charindex::{block_mask, Bytes};
 use crate::chars::{
     is_quote, is_word_char, is_word_end, run_kinds_at, runs_at_word_start, word_end, CLITIC_RUNS,
 };
@@ -1233,7 +1234,7 @@ impl RelationExtractor {
         starts.extend(all[lo..hi].iter().map(|&w| w as usize - f0));
         let tokens = &mut scratch.tokens;
         if inner.options.spaces {
-            space_tokens(folded, starts, tokens);
+            space_tokens(folded, starts, tokens, &mut scratch.spaces);
         } else {
             white_space_tokens(folded, tokens);
         }
@@ -1654,6 +1655,8 @@ impl RelationExtractor {
 struct Scratch<'e> {
     normalized: Normalized,
     tokens: Vec<(usize, usize)>,
+    /// One bit per byte of the current sentence: the spaces (see [`space_tokens`]).
+    spaces: Vec<u64>,
     /// The word starts of the current sentence, in its coordinates.
     starts: Vec<usize>,
     /// Per token of the current sentence: can a trigger starting there matter?
@@ -1678,40 +1681,57 @@ struct Scratch<'e> {
 
 /// The tokens of a folded sentence whose white space is all single spaces (the fold turns every
 /// white space run into one): the runs between spaces that hold a word character, which is
-/// where a word starts (`starts`, sorted).
-fn space_tokens(folded: &str, starts: &[usize], tokens: &mut Vec<(usize, usize)>) {
+/// where a word starts (`starts`, sorted). The spaces are found 64 bytes at a time into `spaces`
+/// (one bit per byte), then each token's ends by a bit scan.
+fn space_tokens(
+    folded: &str,
+    starts: &[usize],
+    tokens: &mut Vec<(usize, usize)>,
+    spaces: &mut Vec<u64>,
+) {
     tokens.clear();
     let bytes = folded.as_bytes();
+    spaces.clear();
+    let mut blocks = bytes.chunks_exact(64);
+    for block in &mut blocks {
+        spaces.push(block_mask(block.try_into().expect("64 bytes"), Bytes::Spaces));
+    }
+    let mut last = [0u8; 64];
+    last[..blocks.remainder().len()].copy_from_slice(blocks.remainder());
+    spaces.push(block_mask(&last, Bytes::Spaces));
+    // The first space at or after `from`, or the end.
+    let next = |from: usize| {
+        let (mut b, mut bits) = (from / 64, spaces[from / 64] >> (from % 64) << (from % 64));
+        while bits == 0 {
+            b += 1;
+            match spaces.get(b) {
+                Some(&m) => bits = m,
+                None => return bytes.len(),
+            }
+        }
+        (b * 64 + bits.trailing_zeros() as usize).min(bytes.len())
+    };
+    // Just after the last space before `to`, or 0.
+    let after_previous = |to: usize| {
+        let (mut b, mut bits) = (to / 64, spaces[to / 64] & ((1u64 << (to % 64)) - 1));
+        while bits == 0 {
+            if b == 0 {
+                return 0;
+            }
+            b -= 1;
+            bits = spaces[b];
+        }
+        b * 64 + 64 - bits.leading_zeros() as usize
+    };
     let mut end = 0;
     for &ws in starts {
         if ws < end {
             continue;
         }
-        let mut start = ws;
-        while start > 0 && bytes[start - 1] != b' ' {
-            start -= 1;
-        }
-        end = next_space(bytes, ws);
+        let start = if ws == 0 || bytes[ws - 1] == b' ' { ws } else { after_previous(ws) };
+        end = next(ws);
         tokens.push((start, end));
     }
-}
-
-/// The first space at or after `from` in `bytes`, or its length: eight bytes at a time (a
-/// word is a few letters, too short for a vector search to pay off).
-#[inline]
-fn next_space(bytes: &[u8], from: usize) -> usize {
-    const LOW: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let mut at = from;
-    while let Some(eight) = bytes.get(at..at + 8) {
-        let x = u64::from_le_bytes(eight.try_into().expect("eight bytes")) ^ 0x2020_2020_2020_2020;
-        // The high bit of each byte that is zero in `x` (a space in `bytes`), exactly.
-        let zero = !(((x & LOW) + LOW) | x | LOW);
-        if zero != 0 {
-            return at + zero.trailing_zeros() as usize / 8;
-        }
-        at += 8;
-    }
-    bytes[at..].iter().position(|&b| b == b' ').map_or(bytes.len(), |i| at + i)
 }
 
 /// The tokens of a folded sentence: runs between white space that hold a word character.
@@ -2072,7 +2092,7 @@ mod tests {
             prop_assert_eq!(walked, searched);
 
             let (mut by_space, mut by_white) = (Vec::new(), Vec::new());
-            space_tokens(&folded, &starts, &mut by_space);
+            space_tokens(&folded, &starts, &mut by_space, &mut Vec::new());
             white_space_tokens(&folded, &mut by_white);
             prop_assert_eq!(by_space, by_white);
         }
