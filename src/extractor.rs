@@ -946,10 +946,11 @@ impl Extractor {
         }
         let split = sure.partition_point(|s| s.cand.token < pick.cand.token);
         let same_kind = |s: &Pick| entities[s.name.entity as usize].kind() == kind;
+        // The gap to a sure mention can be the rest of the article: what is between them is
+        // looked at only when it holds nothing but separators, which is short.
         let listed = |gap: &str, clitic: &str| {
             let rest = gap.trim_matches(|c: char| c == ' ' || c == '،' || c == ',' || is_quote(c));
-            let comma = gap.contains(['،', ',']);
-            (rest.is_empty() && (comma || clitic == "و")) || rest == "و"
+            rest == "و" || (rest.is_empty() && (clitic == "و" || gap.contains(['،', ','])))
         };
         let prev = split.checked_sub(1).map(|i| &sure[i]).filter(|s| same_kind(s));
         if prev.is_some_and(|s| {
