@@ -11,6 +11,7 @@
 
 use crate::cache::{Malformed, Reader, Writer};
 use crate::chars::{word_char_before, word_end};
+use crate::normalize::is_word_char;
 
 /// The first words of a set of patterns (see the module doc). A false positive costs one walk
 /// that finds nothing; there are no false negatives.
@@ -44,13 +45,18 @@ impl FirstWords {
     /// The filter of the first words of `patterns`, with eight to sixteen bits per distinct word
     /// and two probes (at most about 2% false positives).
     pub(crate) fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> FirstWords {
-        let mut words: Vec<&str> = patterns.into_iter().map(|p| &p[..word_end(p, 0)]).collect();
-        words.sort_unstable();
-        words.dedup();
-        let nbits = (words.len() * 8).next_power_of_two().max(512);
+        let words = patterns.into_iter().map(|p| &p[..word_end(p, 0)]);
+        FirstWords::of_keys(words.map(|w| hash(w.as_bytes(), 0, w.len())).collect())
+    }
+
+    /// The filter of `keys` (word hashes, or pair keys of [`SecondWords`]).
+    fn of_keys(mut keys: Vec<u64>) -> FirstWords {
+        keys.sort_unstable();
+        keys.dedup();
+        let nbits = (keys.len() * 8).next_power_of_two().max(512);
         let mut filter = FirstWords { bits: vec![0; nbits / 64], mask: nbits as u64 - 1 };
-        for word in words {
-            let (a, b) = filter.probes(hash(word.as_bytes(), 0, word.len()));
+        for key in keys {
+            let (a, b) = filter.probes(key);
             filter.bits[a / 64] |= 1 << (a % 64);
             filter.bits[b / 64] |= 1 << (b % 64);
         }
@@ -82,6 +88,76 @@ impl FirstWords {
     fn probes(&self, h: u64) -> (usize, usize) {
         ((h & self.mask) as usize, ((h >> 32) & self.mask) as usize)
     }
+}
+
+/// What a walk that passed the first-word filter needs next: the patterns with that first word
+/// may be that word alone (with what follows it in the pattern being no word character), or go
+/// on to a second word, which must then be the text's next run of word characters. Two filters
+/// say which: one of the first words of the one-word patterns, one of the (first word, second
+/// word) pairs of the others. Most walks that find nothing start at a word that only begins
+/// longer names (في of في تي جي, على of علي عبد الله صالح, وزير, مجلس...), and the word after it
+/// is not their second word.
+///
+/// Why no match is lost: a match ends at a word end, so each run of word characters of the
+/// pattern is a whole run of the text (see the module doc for the first one); the pattern's
+/// second run, if it has one, is the text's next run after the first.
+#[derive(Debug, Clone)]
+pub(crate) struct SecondWords {
+    one_word: FirstWords,
+    pairs: FirstWords,
+}
+
+impl SecondWords {
+    /// The filters of `patterns`.
+    pub(crate) fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> SecondWords {
+        let (mut one_word, mut pairs) = (Vec::new(), Vec::new());
+        for p in patterns {
+            let first = word_end(p, 0);
+            let h = hash(p.as_bytes(), 0, first);
+            match p[first..].char_indices().find(|&(_, c)| is_word_char(c)) {
+                // An empty first run (a pattern that starts with no word character) is kept as
+                // a one-word pattern: never skipped.
+                Some((at, _)) if first > 0 => {
+                    let second = first + at;
+                    pairs.push(pair_key(h, hash(p.as_bytes(), second, word_end(p, second))));
+                }
+                _ => one_word.push(h),
+            }
+        }
+        SecondWords { one_word: FirstWords::of_keys(one_word), pairs: FirstWords::of_keys(pairs) }
+    }
+
+    /// Whether a pattern may match at a word whose [`hash`] is `first`, when the text's next run
+    /// of word characters hashes to `next` (`None` when there is none).
+    #[inline]
+    pub(crate) fn may_follow(&self, first: u64, next: Option<u64>) -> bool {
+        self.one_word.may_start_hashed(first)
+            || next.is_some_and(|next| self.pairs.may_start_hashed(pair_key(first, next)))
+    }
+
+    /// Heap bytes of the bit tables.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.one_word.heap_bytes() + self.pairs.heap_bytes()
+    }
+
+    /// Appends the filters to a start-up cache payload (`cache.rs`).
+    pub(crate) fn write_cache(&self, w: &mut Writer) {
+        self.one_word.write_cache(w);
+        self.pairs.write_cache(w);
+    }
+
+    /// The filters [`SecondWords::write_cache`] wrote.
+    pub(crate) fn read_cache(r: &mut Reader<'_>) -> Result<SecondWords, Malformed> {
+        Ok(SecondWords { one_word: FirstWords::read_cache(r)?, pairs: FirstWords::read_cache(r)? })
+    }
+}
+
+/// The key of a (first word, second word) pair from the words' hashes, mixed so that both
+/// probes of the filter (its low bits and the bits from 32 up) depend on both words.
+#[inline]
+fn pair_key(first: u64, second: u64) -> u64 {
+    let h = (first ^ second.rotate_left(23)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    h ^ (h >> 29)
 }
 
 /// The end of the run of word characters that starts at `start` (a word start of `text`), given
@@ -162,6 +238,26 @@ mod tests {
     }
 
     #[test]
+    fn most_walks_after_a_word_that_only_begins_longer_names_are_skipped() {
+        let patterns = ["في تي جي", "وزير الخارجيه", "مالي", "t-72b3", "ابو ظبي", "ج.م.ع"];
+        let filter = SecondWords::new(patterns);
+        let word = |w: &str| hash(w.as_bytes(), 0, w.len());
+        for (first, next) in [("في", "تي"), ("وزير", "الخارجيه"), ("t", "72b3"), ("ج", "م")]
+        {
+            assert!(filter.may_follow(word(first), Some(word(next))), "{first} {next}");
+        }
+        for next in [None, Some(word("الدفاع")), Some(word("x"))] {
+            assert!(filter.may_follow(word("مالي"), next), "a one-word name never needs more");
+        }
+        let others =
+            [("في", "مالي"), ("في", "تيت"), ("وزير", "الدفاع"), ("ابو", "بكر"), ("t", "72")];
+        let passed =
+            others.iter().filter(|(f, n)| filter.may_follow(word(f), Some(word(n)))).count();
+        assert!(passed <= 1, "{passed} of {} unrelated pairs pass", others.len());
+        assert!(!filter.may_follow(word("في"), None), "no next word: only one-word names");
+    }
+
+    #[test]
     fn word_ends_from_the_next_start() {
         let text = "مالي، و«باماكو» x1  é.ب";
         let starts: Vec<usize> = text
@@ -184,6 +280,31 @@ mod tests {
             let filter = FirstWords::new(patterns.iter().map(String::as_str));
             for p in &patterns {
                 proptest::prop_assert!(filter.may_start(p.as_bytes(), 0, word_end(p, 0)), "{:?}", p);
+            }
+        }
+
+        /// No false negatives after the first word either: every pattern, found in a text with
+        /// what stands after it there, passes the second-word filters with the text's next run
+        /// (patterns of one, two and more runs, separated by spaces, hyphens, dots).
+        #[test]
+        fn no_pattern_is_refused_by_its_second_word(
+            patterns in proptest::collection::vec("[a-c ب-د1.-]{0,30}", 1..60),
+            after in "[a ب.،]{0,6}",
+        ) {
+            let filter = SecondWords::new(patterns.iter().map(String::as_str));
+            for p in &patterns {
+                let text = format!("{p}{after}");
+                let first = word_end(&text, 0);
+                let next = text[first..]
+                    .char_indices()
+                    .find(|&(_, c)| is_word_char(c))
+                    .map(|(at, _)| hash(text.as_bytes(), first + at, word_end(&text, first + at)));
+                let h = hash(text.as_bytes(), 0, first);
+                // The walks keep a match only where it ends at a word end of the text: only
+                // then must the filters let it through.
+                if crate::chars::is_word_end(&text, p.len()) {
+                    proptest::prop_assert!(filter.may_follow(h, next), "{:?} in {:?}", p, text);
+                }
             }
         }
 

@@ -15,7 +15,7 @@ use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 use crate::cache::{Malformed, Reader, Writer};
 use crate::chars::{clitic_before, is_word_end, name_start, run_kinds_at, runs_at_word_start};
 use crate::error::{Error, Result};
-use crate::firstword::{hash, word_end_before, FirstWords};
+use crate::firstword::{hash, word_end_before, FirstWords, SecondWords};
 use crate::gazetteer::Gazetteer;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
 
@@ -113,6 +113,9 @@ pub(crate) struct Matcher {
     walker: Walker,
     /// The first words of the patterns: a walk starts only where the text's word is one.
     first_words: FirstWords,
+    /// And only where the patterns with that first word may be it alone or go on with the
+    /// text's next word.
+    second_words: SecondWords,
     slots: Vec<Slot>,
     /// Every pattern's names, in the order of [`Slot`]s.
     refs: Vec<NameRef>,
@@ -179,7 +182,7 @@ impl Matcher {
         }
         // The automaton (most of the build) on one thread, the pattern table and the first-word
         // filter on another.
-        let (walkers, (slots, refs, first_words)) = rayon::join(
+        let (walkers, (slots, refs, (first_words, second_words))) = rayon::join(
             || walkers(&surfaces, full_scan, dfa),
             || {
                 refs.sort_unstable_by_key(|&(p, contracted, order, r)| {
@@ -200,11 +203,12 @@ impl Matcher {
                     }
                 }
                 let refs: Vec<NameRef> = refs.into_iter().map(|(_, _, _, r)| r).collect();
-                (slots, refs, FirstWords::new(surfaces.iter().map(String::as_str)))
+                let patterns = || surfaces.iter().map(String::as_str);
+                (slots, refs, (FirstWords::new(patterns()), SecondWords::new(patterns())))
             },
         );
         let (automaton, walker) = walkers?;
-        Ok(Matcher { automaton, walker, first_words, slots, refs, surfaces })
+        Ok(Matcher { automaton, walker, first_words, second_words, slots, refs, surfaces })
     }
 
     /// Appends the tables to a start-up cache payload (`cache.rs`); `false` (nothing written)
@@ -231,6 +235,7 @@ impl Matcher {
             w.u32(r.name);
         }
         self.first_words.write_cache(w);
+        self.second_words.write_cache(w);
         w.bytes(&trie.serialize_to_vec());
         true
     }
@@ -258,6 +263,7 @@ impl Matcher {
             return Err(Malformed);
         }
         let first_words = FirstWords::read_cache(r)?;
+        let second_words = SecondWords::read_cache(r)?;
         let bytes = r.bytes()?;
         check_trie(bytes, surfaces.len())?;
         let (trie, _) = crawdad::Trie::deserialize_from_slice(bytes);
@@ -265,6 +271,7 @@ impl Matcher {
             automaton: None,
             walker: Walker::Trie(trie),
             first_words,
+            second_words,
             slots,
             refs,
             surfaces,
@@ -303,6 +310,7 @@ impl Matcher {
                 Walker::Dfa(a) => a.memory_usage(),
             }
             + self.first_words.heap_bytes()
+            + self.second_words.heap_bytes()
     }
 
     /// The same candidates as [`Matcher::candidates`], found by walking the anchored automaton
@@ -343,7 +351,8 @@ impl Matcher {
     /// unpredictably, and a loop that branched on each answer spent most of its time on the
     /// branch. The words after a run are asked only for the words that start with one (a loop
     /// over the bits of that mask). Then the walks, word by word in text order, where a bit is
-    /// set.
+    /// set and the second-word filters ([`SecondWords`]) let the word through with the text's
+    /// next word.
     fn walk_starts(
         &self,
         text: &str,
@@ -354,6 +363,8 @@ impl Matcher {
     ) {
         let bytes = text.as_bytes();
         let mut ends = [0usize; 64];
+        // The hashes of each word of the block, and of the word after its proclitic run.
+        let (mut hashes, mut after_one, mut after_two) = ([0u64; 64], [0u64; 64], [0u64; 64]);
         let other = marks.as_ref().map(|(filter, _)| *filter);
         for (b, block) in starts.chunks(64).enumerate() {
             // Bit k: word k of the block may begin a name at its start; starts with a one-letter,
@@ -368,6 +379,7 @@ impl Matcher {
                 debug_assert_eq!(end, crate::chars::word_end(text, p), "word starts of {text:?}");
                 ends[k] = end;
                 let h = hash(bytes, p, end);
+                hashes[k] = h;
                 whole |= u64::from(self.first_words.may_start_hashed(h)) << k;
                 if let Some(filter) = other {
                     marked |= u64::from(filter.may_start_hashed(h)) << k;
@@ -377,12 +389,13 @@ impl Matcher {
                 twos |= u64::from(two & (p + 4 < bytes.len())) << k;
             }
             // The runs' letters are word characters: a run ends at or before the word's end.
-            let after_run = |mut words: u64, run: usize| {
+            let after_run = |mut words: u64, run: usize, hashes: &mut [u64; 64]| {
                 let (mut may, mut marked) = (0u64, 0u64);
                 while words != 0 {
                     let k = words.trailing_zeros() as usize;
                     words &= words - 1;
                     let h = hash(bytes, block[k] as usize + run, ends[k]);
+                    hashes[k] = h;
                     may |= u64::from(self.first_words.may_start_hashed(h)) << k;
                     if let Some(filter) = other {
                         marked |= u64::from(filter.may_start_hashed(h)) << k;
@@ -391,7 +404,7 @@ impl Matcher {
                 (may, marked)
             };
             let ((single, marked_one), (pair, marked_two)) =
-                (after_run(ones, 2), after_run(twos, 4));
+                (after_run(ones, 2, &mut after_one), after_run(twos, 4, &mut after_two));
             if let Some((_, out)) = marks.as_mut() {
                 out.push([marked, marked_one, marked_two]);
             }
@@ -400,7 +413,17 @@ impl Matcher {
                 let k = todo.trailing_zeros() as usize;
                 todo &= todo - 1;
                 let (p, bit) = (block[k] as usize, 1u64 << k);
-                if whole & bit != 0 {
+                // The hash of the text's next run of word characters: the next word's.
+                let next = match hashes.get(k + 1).filter(|_| k + 1 < block.len()) {
+                    Some(&h) => Some(h),
+                    None => starts.get(b * 64 + k + 1).map(|&n| {
+                        let n = n as usize;
+                        let after = starts.get(b * 64 + k + 2).map_or(bytes.len(), |&a| a as usize);
+                        hash(bytes, n, word_end_before(text, n, after))
+                    }),
+                };
+                let follows = |h: u64| self.second_words.may_follow(h, next);
+                if whole & bit != 0 && follows(hashes[k]) {
                     // Names at the word start itself (a clitic may still stand before quotes).
                     each(p, &mut |id, end| {
                         if !is_word_end(text, end) || !self.pattern(id).plain_candidate() {
@@ -421,8 +444,11 @@ impl Matcher {
                 // Names after a proclitic run of one or two letters (every proclitic is two
                 // bytes, و ف ب ل ك).
                 let runs = runs_at_word_start(bytes, p);
-                for (run, set) in runs.into_iter().zip([single & bit, pair & bit]) {
-                    let Some((clitic, after)) = run.filter(|_| set != 0) else { continue };
+                let sets = [(single & bit, after_one[k]), (pair & bit, after_two[k])];
+                for (run, (set, h)) in runs.into_iter().zip(sets) {
+                    let Some((clitic, after)) = run.filter(|_| set != 0 && follows(h)) else {
+                        continue;
+                    };
                     each(after, &mut |id, end| {
                         if !is_word_end(text, end) {
                             return;
