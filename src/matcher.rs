@@ -180,8 +180,8 @@ impl Matcher {
         for (surface, p) in index {
             surfaces[p as usize] = surface;
         }
-        // The automaton (most of the build) on one thread, the pattern table and the first-word
-        // filter on another.
+        // The automaton (most of the build) on one thread, the pattern table and the word
+        // filters on another.
         let (walkers, (slots, refs, (first_words, second_words))) = rayon::join(
             || walkers(&surfaces, full_scan, dfa),
             || {
