@@ -10,7 +10,8 @@
 //! followed by `,`-separated aliases (a leading `~` marks a risky alias); entity `i` gets the
 //! type `TYPES[i % 7]` and every third one the `risky` flag. A leading `!` turns the context
 //! requirement off (`--keep-risky`). Loader and build errors are fine (the input is skipped for
-//! the random gazetteer); the text is always also extracted with the embedded default.
+//! the random gazetteer); the text is always also extracted with the embedded default. With the
+//! random gazetteer, the default word-start walks must find what the full scan finds.
 #![no_main]
 
 use alam::{Extractor, Gazetteer};
@@ -49,12 +50,24 @@ fuzz_target!(|data: &[u8]| {
     let Ok(gazetteer) = Gazetteer::from_tsv("fuzz.tsv", &gazetteer_tsv(head)) else {
         return;
     };
+    let reference = Extractor::builder()
+        .require_context(!keep_risky)
+        .full_scan(true)
+        .build(gazetteer.clone())
+        .expect("a gazetteer that loads builds an extractor");
     let extractor = Extractor::builder()
         .require_context(!keep_risky)
         .build(gazetteer)
         .expect("a gazetteer that loads builds an extractor");
     let mentions = extractor.extract(text).expect("text under 4 GiB");
     check_mentions(text, &mentions);
+    // The word-start walks, behind their first- and second-word filters, find what the
+    // overlapping scan of every position finds.
+    let summary = |found: &[alam::Mention<'_>]| -> Vec<(usize, usize, String, &'static str)> {
+        found.iter().map(|m| (m.start, m.end, m.entity.id().to_string(), m.clitic)).collect()
+    };
+    let scanned = reference.extract(text).expect("text under 4 GiB");
+    assert_eq!(summary(&mentions), summary(&scanned), "walks and full scan differ on {text:?}");
     if keep_risky {
         // Without the context rule, every loaded name is found when it is the whole text.
         for entity in extractor.gazetteer().entities() {

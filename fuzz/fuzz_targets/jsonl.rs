@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let threads = if data.len() % 8 == 7 { 2 } else { 1 };
     let stats =
         tag_inputs(embedded(), inputs, &options, threads, &mut JsonlSink::new(&mut out), None)
-        .expect("an in-memory stream never fails");
+            .expect("an in-memory stream never fails");
 
     let mut input_lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
     if input_lines.last().is_some_and(|l| l.is_empty()) {
