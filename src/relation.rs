@@ -1833,17 +1833,30 @@ fn listed(folded: &str, a: &Item<'_>, b: &Item<'_>) -> bool {
     if a.fe > b.fs {
         return false;
     }
-    let between = &folded[a.fe..b.fs];
-    let comma = between.contains(['،', ',']);
-    let rest: String = between
-        .chars()
-        .filter(|&c| !(c.is_whitespace() || c == '،' || c == ',' || is_quote(c)))
-        .collect();
-    match rest.as_str() {
-        "" => comma,
-        "و" | "وب" | "ول" | "وك" => true,
-        _ => false,
+    list_gap(&folded[a.fe..b.fs])
+}
+
+/// Whether `between` joins two items of a list: once the separators (white space, commas,
+/// quotes) are left out, nothing (and there was a comma), و, وب, ول or وك. Read up to the first
+/// character that rules it out: the gap can be long.
+fn list_gap(between: &str) -> bool {
+    let (mut comma, mut letters) = (false, 0);
+    for c in between.chars() {
+        if c == '،' || c == ',' {
+            comma = true;
+        } else if !(c.is_whitespace() || is_quote(c)) {
+            let fits = match letters {
+                0 => c == 'و',
+                1 => matches!(c, 'ب' | 'ل' | 'ك'),
+                _ => false,
+            };
+            if !fits {
+                return false;
+            }
+            letters += 1;
+        }
     }
+    letters > 0 || comma
 }
 
 /// Is one of `words` among the tokens `lo..=hi` that are not elements of the match?
@@ -1938,6 +1951,26 @@ mod tests {
             text.push_str(separators[sep]);
         }
         text
+    }
+
+    proptest! {
+        /// The list gap read up to its first telling character says what reading it all says:
+        /// separators left out, nothing with a comma, or و, وب, ول, وك.
+        #[test]
+        fn a_list_gap_is_judged_as_on_the_whole_gap(
+            gap in "[ ،,\"«]{0,3}[وبلكمx]?[ ،,«]{0,2}[وبلكمx]?[ ،,»]{0,2}[وبلكمx]?[ ،,\"»]{0,3}",
+        ) {
+            let rest: String = gap
+                .chars()
+                .filter(|&c| !(c.is_whitespace() || c == '،' || c == ',' || is_quote(c)))
+                .collect();
+            let whole = match rest.as_str() {
+                "" => gap.contains(['،', ',']),
+                "و" | "وب" | "ول" | "وك" => true,
+                _ => false,
+            };
+            prop_assert_eq!(list_gap(&gap), whole, "{:?}", gap);
+        }
     }
 
     /// An extractor that marks the words where the shipped triggers may start, and the
