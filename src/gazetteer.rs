@@ -728,6 +728,12 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
             None => (raw, false),
         };
         let what = if canonical { "canonical name" } else { "alias" };
+        if text.contains(crawdad::END_MARKER) {
+            return Err(err(format!(
+                "{what} {text:?} of entity {id:?} contains U+FFFF, a noncharacter that the name \
+                 trie reserves: remove it"
+            )));
+        }
         let folded = fold(text, &options);
         let folded = folded.trim();
         if folded.is_empty() {

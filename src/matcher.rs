@@ -639,12 +639,15 @@ pub(crate) fn prefixes(
     found: &mut dyn FnMut(u32, usize),
 ) {
     // The search reports a name right after reading its last character, so the byte offset
-    // after the last character read is its end.
+    // after the last character read is its end. U+FFFF is crawdad's end marker, which no name
+    // holds (the loaders refuse it): read as text, it would step to the leaf of the name just
+    // read and report that name again one character longer, so the walk stops before it.
     let end = std::cell::Cell::new(from);
-    let chars = text[from..].char_indices().map(|(i, c)| {
-        end.set(from + i + c.len_utf8());
-        c
-    });
+    let chars =
+        text[from..].char_indices().take_while(|&(_, c)| c != crawdad::END_MARKER).map(|(i, c)| {
+            end.set(from + i + c.len_utf8());
+            c
+        });
     for (id, _) in trie.common_prefix_search(chars) {
         found(id, end.get());
     }

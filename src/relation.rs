@@ -501,6 +501,12 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<R
                 Some(rest) => (rest.trim_end(), true),
                 None => (item, false),
             };
+            if text.contains(crawdad::END_MARKER) {
+                return Err(err(format!(
+                    "trigger {item:?} contains U+FFFF, a noncharacter that the trigger trie \
+                     reserves: remove it"
+                )));
+            }
             let folded = fold(text, &options);
             let folded = folded.trim();
             if folded.is_empty() {

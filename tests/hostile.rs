@@ -570,6 +570,38 @@ fn regression_name_inside_a_multi_word_ligature() {
     }
 }
 
+/// U+FFFF is the name trie's end marker (crawdad's): read after a name in a text, the walk
+/// reported the name again one character longer, and the mention took the U+FFFF in (found by
+/// the extract fuzz target once it compared the walks with the full scan). In a gazetteer name
+/// or a relation trigger it made the build fail with no file or line; now the loaders say where.
+#[test]
+fn regression_u_ffff_after_a_name_and_inside_names() {
+    let text = "زار مالي\u{FFFF} أمس، ثم زار\u{FFFF}مالي وباماكو\u{FFFF}";
+    let mentions = embedded().extract(text).unwrap();
+    check(text, &mentions);
+    let spans: Vec<(&str, &str)> = mentions.iter().map(|m| (m.text(text), m.entity.id())).collect();
+    assert_eq!(spans, [("مالي", "mali"), ("مالي", "mali"), ("باماكو", "bamako")]);
+    let full = Extractor::builder().full_scan(true).build(Gazetteer::embedded().unwrap()).unwrap();
+    assert_eq!(found(text, &full.extract(text).unwrap()), found(text, &mentions));
+
+    let (line, message) = gazetteer_error("x\tGPE\tمالي\t\nmali\tGPE\tمالي\tما\u{FFFF}لي\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("contains U+FFFF"), "{message}");
+    let (line, message) = gazetteer_error("mali\tGPE\t\u{FFFF}مالي\t\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("canonical name") && message.contains("U+FFFF"), "{message}");
+
+    let rules = "type\ttriggers\thead\ttail\torder\tgap\tnegation\trole\tflags\tnote\n\
+                 affiliated_with\tفرع|بايع\u{FFFF}\tORG\tORG\thead trigger tail\t1,1\t\t\t\tX\n";
+    match alam::RuleSet::from_tsv("rules.tsv", rules).map(|_| ()).unwrap_err().kind() {
+        ErrorKind::Rule { file, line, message } => {
+            assert_eq!((file.as_str(), *line), ("rules.tsv", 2));
+            assert!(message.contains("U+FFFF"), "{message}");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+}
+
 /// `Normalized::original_span` documents panics only for an empty or out-of-range span; a span
 /// that ends inside the expansion of a presentation form (ﻻ folds to لا) must map to the whole
 /// character.
