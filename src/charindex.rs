@@ -20,18 +20,12 @@ impl CharIndex {
     /// The index of `text`.
     pub(crate) fn new(text: &str) -> CharIndex {
         let bytes = text.as_bytes();
-        // One block more than the full ones: the text's end has a block too.
         let mut blocks = Vec::with_capacity(bytes.len() / 64 + 1);
         let mut before = 0;
-        let mut chunks = bytes.chunks_exact(64);
-        for block in &mut chunks {
-            let starts = block_mask(block.try_into().expect("64 bytes"), Bytes::CharStarts);
+        for starts in block_masks(bytes, Bytes::CharStarts) {
             blocks.push((starts, before));
             before += starts.count_ones() as usize;
         }
-        let mut last = [0x80u8; 64];
-        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        blocks.push((block_mask(&last, Bytes::CharStarts), before));
         CharIndex { blocks }
     }
 
@@ -54,6 +48,18 @@ pub(crate) enum Bytes {
     CharStarts,
     /// The spaces (0x20).
     Spaces,
+}
+
+/// The [`block_mask`] of each 64-byte block of `bytes`, and one more for the bytes after the
+/// last full block (none, when the length is a multiple of 64), padded with 0x80, which is of
+/// no kind: so the end of `bytes` has a block too.
+pub(crate) fn block_masks(bytes: &[u8], kind: Bytes) -> impl Iterator<Item = u64> + '_ {
+    let chunks = bytes.chunks_exact(64);
+    let mut last = [0x80u8; 64];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    chunks
+        .map(move |block| block_mask(block.try_into().expect("64 bytes"), kind))
+        .chain(std::iter::once(block_mask(&last, kind)))
 }
 
 /// One bit per byte of `block`, set where the byte is of the `kind` asked for (bit k for byte

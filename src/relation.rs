@@ -59,7 +59,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::charindex::{block_mask, Bytes};
+use crate::charindex::{block_masks, Bytes};
 use crate::chars::{
     is_quote, is_word_char, is_word_end, run_kinds_at, runs_at_word_start, word_end, CLITIC_RUNS,
 };
@@ -1716,16 +1716,19 @@ impl<'e> Scratch<'e> {
 
     /// Gives the buffers back to the calling thread, unless they grew large.
     fn finish(self) {
+        fn bytes<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
         let b = self.b;
-        let vectors = b.tokens.capacity() * 16
-            + b.spaces.capacity() * 8
-            + b.starts.capacity() * 8
-            + b.near.capacity()
-            + b.words.capacity() * 16
-            + b.occurrences.capacity() * std::mem::size_of::<Occurrence>()
-            + b.trigger_starts.capacity() * 8
-            + b.phrase_head.capacity() * 16
-            + b.candidates.capacity() * std::mem::size_of::<Candidate>();
+        let vectors = bytes(&b.tokens)
+            + bytes(&b.spaces)
+            + bytes(&b.starts)
+            + bytes(&b.near)
+            + bytes(&b.words)
+            + bytes(&b.occurrences)
+            + bytes(&b.trigger_starts)
+            + bytes(&b.phrase_head)
+            + bytes(&b.candidates);
         if b.normalized.heap_bytes() + vectors <= BUFFERS_KEEP_BYTES {
             BUFFERS.with(|cell| *cell.borrow_mut() = b);
         }
@@ -1745,13 +1748,7 @@ fn space_tokens(
     tokens.clear();
     let bytes = folded.as_bytes();
     spaces.clear();
-    let mut blocks = bytes.chunks_exact(64);
-    for block in &mut blocks {
-        spaces.push(block_mask(block.try_into().expect("64 bytes"), Bytes::Spaces));
-    }
-    let mut last = [0u8; 64];
-    last[..blocks.remainder().len()].copy_from_slice(blocks.remainder());
-    spaces.push(block_mask(&last, Bytes::Spaces));
+    spaces.extend(block_masks(bytes, Bytes::Spaces));
     // The first space at or after `from`, or the end.
     let next = |from: usize| {
         let (mut b, mut bits) = (from / 64, spaces[from / 64] >> (from % 64) << (from % 64));
