@@ -325,16 +325,15 @@ impl ExtractorBuilder {
     /// Only those of [`Gazetteer::embedded`] and [`ExtractorBuilder::build`]: a cache that
     /// cannot be read or written is reported in the status, and the extractor built.
     pub fn build_embedded_cached(&self, dir: &Path) -> Result<(Extractor, CacheStatus)> {
-        if self.full_scan || self.dfa {
-            let why = "full-scan and DFA extractors are not cached".to_string();
-            return Ok((self.build(Gazetteer::embedded()?)?, CacheStatus::Unavailable(why)));
-        }
-        let options = format!("{:?} guess_persons={}", self.options, self.guess_persons);
-        let key = match cache::key(&options) {
+        let build = || Gazetteer::embedded().and_then(|gazetteer| self.build(gazetteer));
+        let key = if self.full_scan || self.dfa {
+            Err("full-scan and DFA extractors are not cached".to_string())
+        } else {
+            cache::key(&format!("{:?} guess_persons={}", self.options, self.guess_persons))
+        };
+        let key = match key {
             Ok(key) => key,
-            Err(why) => {
-                return Ok((self.build(Gazetteer::embedded()?)?, CacheStatus::Unavailable(why)))
-            }
+            Err(why) => return Ok((build()?, CacheStatus::Unavailable(why))),
         };
         let path = cache::path(dir, &key);
         if let Some((data, at)) = cache::read(&path, &key) {
@@ -342,7 +341,7 @@ impl ExtractorBuilder {
                 return Ok((extractor, CacheStatus::Loaded(path)));
             }
         }
-        let extractor = self.build(Gazetteer::embedded()?)?;
+        let extractor = build()?;
         let status = match extractor.cache_payload() {
             None => CacheStatus::Unavailable("this extractor is not cached".to_string()),
             Some(payload) => match cache::write(&path, &key, &payload) {
