@@ -37,7 +37,13 @@ pub(crate) fn jsonl_line(
     spans: &[std::ops::Range<usize>],
     relations: Option<&impl Serialize>,
 ) -> serde_json::Result<String> {
-    let mut out = String::with_capacity(64 + 320 * mentions.len());
+    // The relations first, so that the line is allocated once: 320 bytes a mention hold the
+    // entity records (273 on average on news; no line of 46 MB of it outgrew them), not always
+    // the relations.
+    let relations = relations.map(serde_json::to_string).transpose()?;
+    let mut out = String::with_capacity(
+        64 + 320 * mentions.len() + relations.as_ref().map_or(0, |r| r.len() + 16),
+    );
     out.push_str("{\"id\":");
     out.push_str(&serde_json::to_string(id)?);
     out.push_str(",\"entities\":[");
@@ -88,7 +94,7 @@ pub(crate) fn jsonl_line(
     out.push(']');
     if let Some(relations) = relations {
         out.push_str(",\"relations\":");
-        out.push_str(&serde_json::to_string(relations)?);
+        out.push_str(&relations);
     }
     out.push('}');
     Ok(out)
