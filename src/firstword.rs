@@ -209,6 +209,46 @@ pub(crate) fn block_bits(
     bits
 }
 
+/// The words of a block that start with a proclitic run of `run` bytes (bits of `words`),
+/// asked again after the run: each one's [`hash`] of its run of word characters after the
+/// proclitic into `hashes[k]`, and the bits of the words that `filter` and `other` let through.
+/// Four at a time with AVX2, as [`block_bits`].
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_bits(
+    bytes: &[u8],
+    starts: &[u32],
+    ends: &[u32; 64],
+    run: usize,
+    mut words: u64,
+    filter: &FirstWords,
+    other: Option<&FirstWords>,
+    hashes: &mut [u64; 64],
+    avx2: bool,
+) -> (u64, u64) {
+    assert!(starts.len() <= 64, "a block holds at most 64 words");
+    let (mut may, mut marked) = (0u64, 0u64);
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: the caller found AVX2 (`has_avx2`); a run's letters are word characters, so
+        // the run ends at or before its word's end.
+        (may, marked) =
+            unsafe { avx2::run_bits(bytes, starts, ends, run, &mut words, filter, other, hashes) };
+    }
+    let _ = avx2;
+    while words != 0 {
+        let k = words.trailing_zeros() as usize;
+        words &= words - 1;
+        let h = hash(bytes, starts[k] as usize + run, ends[k] as usize);
+        hashes[k] = h;
+        may |= u64::from(filter.may_start_hashed(h)) << k;
+        if let Some(other) = other {
+            marked |= u64::from(other.may_start_hashed(h)) << k;
+        }
+    }
+    (may, marked)
+}
+
 /// Whether [`block_bits`] may take its AVX2 path on this processor.
 pub(crate) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -267,33 +307,8 @@ mod avx2 {
         // Starts only grow: the fourth word's start decides for all four.
         while k + 4 <= starts.len() && starts[k + 3] as usize + 8 <= bytes.len() {
             let p = [0, 1, 2, 3].map(|i| starts[k + i] as usize);
-            let e = [0, 1, 2, 3].map(|i| ends[k + i] as usize);
-            debug_assert!((0..4).all(|i| p[i] <= e[i] && e[i] <= bytes.len()));
-            // SAFETY: p + 8 <= len for each (checked above), and the last eight bytes of a
-            // word of eight or more end at its end, within `bytes`.
-            let load = |at: usize| unsafe { bytes.as_ptr().add(at).cast::<i64>().read_unaligned() };
-            let last = |i: usize| p[i] + (e[i] - p[i]).max(8) - 8;
-            let first = _mm256_set_epi64x(load(p[3]), load(p[2]), load(p[1]), load(p[0]));
-            let last =
-                _mm256_set_epi64x(load(last(3)), load(last(2)), load(last(1)), load(last(0)));
-            let n = _mm256_set_epi64x(
-                (e[3] - p[3]) as i64,
-                (e[2] - p[2]) as i64,
-                (e[1] - p[1]) as i64,
-                (e[0] - p[0]) as i64,
-            );
-            // The bytes past a short word masked off: min(n, 8) bytes kept.
-            let eight = _mm256_set1_epi64x(8);
-            let kept = _mm256_blendv_epi8(eight, n, _mm256_cmpgt_epi64(eight, n));
-            let dropped = _mm256_sub_epi64(_mm256_set1_epi64x(64), _mm256_slli_epi64(kept, 3));
-            let mask = _mm256_srlv_epi64(_mm256_set1_epi64x(-1), dropped);
-            let (a, b) = (_mm256_and_si256(first, mask), _mm256_and_si256(last, mask));
-            let h = _mm256_xor_si256(
-                mul(_mm256_xor_si256(a, _mm256_set1_epi64x(K0 as i64)), K1),
-                mul(_mm256_xor_si256(b, n), K2),
-            );
-            let h = mul(_mm256_xor_si256(h, _mm256_srli_epi64(h, 29)), K0);
-            let h = _mm256_xor_si256(h, _mm256_srli_epi64(h, 32));
+            // SAFETY: p + 8 <= len for each (checked above); the ends are the caller's.
+            let h = unsafe { hash4(bytes, p, [0, 1, 2, 3].map(|i| ends[k + i] as usize)) };
             // SAFETY: k + 4 <= starts.len() <= 64.
             unsafe { _mm256_storeu_si256(hashes.as_mut_ptr().add(k).cast(), h) };
             // SAFETY: the probes are masked to the filters' sizes.
@@ -326,6 +341,89 @@ mod avx2 {
             k += 4;
         }
         k
+    }
+
+    /// [`super::run_bits`] four words at a time; `words` are left to the caller: those of the
+    /// last group of fewer than four, or too near the end of `bytes`.
+    ///
+    /// # Safety
+    /// As [`block_bits`], and every word of `words` is at least `run` bytes long.
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn run_bits(
+        bytes: &[u8],
+        starts: &[u32],
+        ends: &[u32; 64],
+        run: usize,
+        words: &mut u64,
+        filter: &FirstWords,
+        other: Option<&FirstWords>,
+        hashes: &mut [u64; 64],
+    ) -> (u64, u64) {
+        let (mut may, mut marked) = (0u64, 0u64);
+        while words.count_ones() >= 4 {
+            let mut ks = [0usize; 4];
+            let mut rest = *words;
+            for k in &mut ks {
+                *k = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+            }
+            let p = ks.map(|k| starts[k] as usize + run);
+            // Starts only grow: the fourth word's start decides for all four.
+            if p[3] + 8 > bytes.len() {
+                break;
+            }
+            *words = rest;
+            // SAFETY: p + 8 <= len for each (checked above), and p <= its end (the caller's).
+            let h = unsafe { hash4(bytes, p, ks.map(|k| ends[k] as usize)) };
+            let mut four = [0u64; 4];
+            // SAFETY: four lanes into four u64.
+            unsafe { _mm256_storeu_si256(four.as_mut_ptr().cast(), h) };
+            // SAFETY: the probes are masked to the filters' sizes.
+            let (yes, other_yes) = unsafe { (probe(filter, h), other.map(|o| probe(o, h))) };
+            for (i, &k) in ks.iter().enumerate() {
+                hashes[k] = four[i];
+                may |= u64::from(yes >> i & 1) << k;
+                marked |= u64::from(other_yes.unwrap_or(0) >> i & 1) << k;
+            }
+        }
+        (may, marked)
+    }
+
+    /// [`super::hash`] of four words, `bytes[p[i]..e[i]]`.
+    ///
+    /// # Safety
+    /// `p[i] + 8 <= bytes.len()` and `p[i] <= e[i] <= bytes.len()` for each.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn hash4(bytes: &[u8], p: [usize; 4], e: [usize; 4]) -> __m256i {
+        debug_assert!(
+            (0..4).all(|i| p[i] + 8 <= bytes.len() && p[i] <= e[i] && e[i] <= bytes.len())
+        );
+        // SAFETY: p + 8 <= len, and the last eight bytes of a word of eight or more end at its
+        // end, within `bytes`.
+        let load = |at: usize| unsafe { bytes.as_ptr().add(at).cast::<i64>().read_unaligned() };
+        let last = |i: usize| p[i] + (e[i] - p[i]).max(8) - 8;
+        let first = _mm256_set_epi64x(load(p[3]), load(p[2]), load(p[1]), load(p[0]));
+        let last = _mm256_set_epi64x(load(last(3)), load(last(2)), load(last(1)), load(last(0)));
+        let n = _mm256_set_epi64x(
+            (e[3] - p[3]) as i64,
+            (e[2] - p[2]) as i64,
+            (e[1] - p[1]) as i64,
+            (e[0] - p[0]) as i64,
+        );
+        // The bytes past a short word masked off: min(n, 8) bytes kept.
+        let eight = _mm256_set1_epi64x(8);
+        let kept = _mm256_blendv_epi8(eight, n, _mm256_cmpgt_epi64(eight, n));
+        let dropped = _mm256_sub_epi64(_mm256_set1_epi64x(64), _mm256_slli_epi64(kept, 3));
+        let mask = _mm256_srlv_epi64(_mm256_set1_epi64x(-1), dropped);
+        let (a, b) = (_mm256_and_si256(first, mask), _mm256_and_si256(last, mask));
+        let h = _mm256_xor_si256(
+            mul(_mm256_xor_si256(a, _mm256_set1_epi64x(K0 as i64)), K1),
+            mul(_mm256_xor_si256(b, n), K2),
+        );
+        let h = mul(_mm256_xor_si256(h, _mm256_srli_epi64(h, 29)), K0);
+        _mm256_xor_si256(h, _mm256_srli_epi64(h, 32))
     }
 
     /// The low 64 bits of each lane times `c` (AVX2 multiplies 32 by 32 bits).
@@ -528,8 +626,8 @@ mod tests {
             }
         }
 
-        /// The AVX2 pass of a block answers as the word-by-word one: the same hashes and bits,
-        /// on texts of Arabic words with and without proclitic runs, ASCII, punctuation, words
+        /// The AVX2 passes of a block answer as the word-by-word ones: the same hashes and bits,
+        /// at word starts and after proclitic runs, on texts of Arabic words with and without proclitic runs, ASCII, punctuation, words
         /// of one to twenty letters, and words near the text's end (done one by one).
         #[test]
         fn block_bits_four_at_a_time_are_the_word_by_word_ones(
@@ -563,6 +661,18 @@ mod tests {
                     let b = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut plain, false);
                     proptest::prop_assert_eq!(a, b, "{:?}", text);
                     proptest::prop_assert_eq!(&fast[..block.len()], &plain[..block.len()]);
+                    // And after the proclitic runs those bits found.
+                    for (run, words) in [(2, a.ones), (4, a.twos)] {
+                        let (mut fast, mut plain) = ([0u64; 64], [0u64; 64]);
+                        let bytes = text.as_bytes();
+                        let x = run_bits(bytes, block, &ends, run, words, &filter, other, &mut fast, true);
+                        let y =
+                            run_bits(bytes, block, &ends, run, words, &filter, other, &mut plain, false);
+                        proptest::prop_assert_eq!(x, y, "{:?} run {}", text, run);
+                        for k in (0..block.len()).filter(|&k| words >> k & 1 == 1) {
+                            proptest::prop_assert_eq!(fast[k], plain[k]);
+                        }
+                    }
                 }
             }
         }

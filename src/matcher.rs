@@ -16,7 +16,7 @@ use crate::cache::{Malformed, Reader, Writer};
 use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
 use crate::error::{Error, Result};
 use crate::firstword::{
-    block_bits, has_avx2, hash, word_end_before, BlockBits, FirstWords, SecondWords,
+    block_bits, has_avx2, hash, run_bits, word_end_before, BlockBits, FirstWords, SecondWords,
 };
 use crate::gazetteer::Gazetteer;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
@@ -383,20 +383,9 @@ impl Matcher {
             // other filter.
             let BlockBits { may: whole, marked, ones, twos } =
                 block_bits(bytes, block, &ends, &self.first_words, other, &mut hashes, avx2);
-            // The runs' letters are word characters: a run ends at or before the word's end.
-            let after_run = |mut words: u64, run: usize, hashes: &mut [u64; 64]| {
-                let (mut may, mut marked) = (0u64, 0u64);
-                while words != 0 {
-                    let k = words.trailing_zeros() as usize;
-                    words &= words - 1;
-                    let h = hash(bytes, block[k] as usize + run, ends[k] as usize);
-                    hashes[k] = h;
-                    may |= u64::from(self.first_words.may_start_hashed(h)) << k;
-                    if let Some(filter) = other {
-                        marked |= u64::from(filter.may_start_hashed(h)) << k;
-                    }
-                }
-                (may, marked)
+            let after_run = |words: u64, run: usize, hashes: &mut [u64; 64]| {
+                let filter = &self.first_words;
+                run_bits(bytes, block, &ends, run, words, filter, other, hashes, avx2)
             };
             let ((single, marked_one), (pair, marked_two)) =
                 (after_run(ones, 2, &mut after_one), after_run(twos, 4, &mut after_two));
