@@ -350,7 +350,8 @@ pub(crate) fn is_word_char(c: char) -> bool {
     if cp < 0x80 {
         (c as u8).is_ascii_alphanumeric()
     } else if cp < 0x800 {
-        two_byte_word_table()[(cp - 0x80) as usize]
+        let i = (cp - 0x80) as usize;
+        TWO_BYTE_WORD[i / 64] >> (i % 64) & 1 == 1
     } else {
         is_word_char_slow(c)
     }
@@ -361,17 +362,22 @@ fn is_word_char_slow(c: char) -> bool {
 }
 
 /// [`is_word_char_slow`] for the two-byte characters (U+0080..U+07FF, the Arabic block among
-/// them), computed once.
-fn two_byte_word_table() -> &'static [bool; 0x780] {
-    static TABLE: std::sync::OnceLock<[bool; 0x780]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut table = [false; 0x780];
-        for (i, slot) in table.iter_mut().enumerate() {
-            *slot = char::from_u32(0x80 + i as u32).is_some_and(is_word_char_slow);
-        }
-        table
-    })
-}
+/// them), bit `i` for U+0080 + `i`: a constant, so that the hot loops that ask about every
+/// character read it with no check that it was made (a test checks it against the Unicode
+/// tables of the standard library; if they change, it prints the new table).
+#[rustfmt::skip]
+const TWO_BYTE_WORD: [u64; 30] = [
+    0x762C_0400_0000_0000, 0xFF7F_FFFF_FF7F_FFFF, 0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF,
+    0x0000_501F_0003_FFC3, 0x0000_0000_0000_0000, 0xBCDF_FFF8_0000_0020,
+    0xFFFF_FFFB_FFFF_D740, 0xFFBF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FC03, 0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFE_FFFF_FFFF_FFFF, 0xFFFF_FFFF_027F_FFFF, 0xBFFF_0000_0000_01FF,
+    0x0007_87FF_FFFF_00B6, 0xFFFF_FFFF_07FF_0000, 0xFFFF_C3FF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF_FFFF, 0x9FFF_FFFF_FFEF_FFFF, 0xFFFF_FFFF_FFFF_0000,
+    0xFFFF_FFFF_FFFF_E000, 0x0003_FFFF_FFFF_FFFF, 0x0430_07FF_FFFF_FFFF,
+];
 
 /// The state of one folding pass; with `MAP`, the offset anchors and word starts are kept too.
 struct Sink<'a, const MAP: bool> {
@@ -1554,6 +1560,24 @@ mod tests {
 
     fn f(s: &str) -> String {
         fold(s, &NormalizeOptions::default())
+    }
+
+    #[test]
+    fn the_two_byte_word_table_is_the_unicode_one() {
+        let mut words = [0u64; 30];
+        for i in 0..0x780u32 {
+            if char::from_u32(0x80 + i).is_some_and(is_word_char_slow) {
+                words[(i / 64) as usize] |= 1 << (i % 64);
+            }
+        }
+        let hex: Vec<String> = words.iter().map(|w| format!("{w:#018X}")).collect();
+        assert_eq!(words, TWO_BYTE_WORD, "the table is now [{}]", hex.join(", "));
+        for c in ['ب', 'ة', '\u{064E}', 'é', 'ß', '٣'] {
+            assert!(is_word_char(c), "{c:?}");
+        }
+        for c in ['،', '؛', '؟', '«', '»', '\u{00A0}', '٪'] {
+            assert!(!is_word_char(c), "{c:?}");
+        }
     }
 
     /// One row per fold of ARABIC.md section 1: input, folded, and the switch that turns it off.
