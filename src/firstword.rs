@@ -479,13 +479,13 @@ fn pair_key(first: u64, second: u64) -> u64 {
 #[inline]
 pub(crate) fn word_end_before(text: &str, start: usize, next: usize) -> usize {
     let bytes = text.as_bytes();
-    // The usual case: one space, after an Arabic letter (two bytes, lead 0xD8..=0xDB).
-    if next >= start + 3
-        && bytes[next - 1] == b' '
-        && (0xD8..=0xDB).contains(&bytes[next - 3])
-        && word_char_before(text, next - 1)
-    {
-        return next - 1;
+    // The usual case: one space, after an Arabic letter (two bytes, lead 0xD8..=0xDB, so
+    // U+0600..U+06FF: the lead's low two bits and the second byte's six).
+    if next >= start + 3 && bytes[next - 1] == b' ' && (0xD8..=0xDB).contains(&bytes[next - 3]) {
+        let arabic = usize::from(bytes[next - 3] & 3) << 6 | usize::from(bytes[next - 2] & 0x3F);
+        if crate::normalize::is_arabic_word_char(arabic) {
+            return next - 1;
+        }
     }
     let mut end = next;
     while end > start && !word_char_before(text, end) {

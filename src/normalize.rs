@@ -357,6 +357,13 @@ pub(crate) fn is_word_char(c: char) -> bool {
     }
 }
 
+/// [`is_word_char`] for U+0600 + `i`, `i` below 256 (the Arabic block).
+#[inline(always)]
+pub(crate) fn is_arabic_word_char(i: usize) -> bool {
+    let i = 0x580 + i;
+    TWO_BYTE_WORD[i / 64] >> (i % 64) & 1 == 1
+}
+
 fn is_word_char_slow(c: char) -> bool {
     c.is_alphanumeric() || is_removable_mark(c)
 }
@@ -1577,6 +1584,10 @@ mod tests {
         }
         for c in ['،', '؛', '؟', '«', '»', '\u{00A0}', '٪'] {
             assert!(!is_word_char(c), "{c:?}");
+        }
+        for i in 0..256 {
+            let c = char::from_u32(0x600 + i as u32).unwrap();
+            assert_eq!(is_arabic_word_char(i), is_word_char(c), "{c:?}");
         }
     }
 
