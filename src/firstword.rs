@@ -182,13 +182,13 @@ pub(crate) fn block_bits(
     filter: &FirstWords,
     other: Option<&FirstWords>,
     hashes: &mut [u64; 64],
-    avx2: bool,
+    avx2: Option<Avx2>,
 ) -> BlockBits {
     assert!(starts.len() <= 64, "a block holds at most 64 words");
     let mut bits = BlockBits::default();
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: the caller found AVX2 (`has_avx2`).
+    if avx2.is_some() {
+        // SAFETY: an Avx2 exists only where the processor has AVX2.
         let done =
             unsafe { avx2::block_bits(bytes, starts, ends, filter, other, hashes, &mut bits) };
         for k in done..starts.len() {
@@ -205,7 +205,6 @@ pub(crate) fn block_bits(
         }
         return bits;
     }
-    let _ = avx2;
     for (k, &p) in starts.iter().enumerate() {
         word_bits(bytes, k, p as usize, ends[k] as usize, filter, other, hashes, &mut bits);
     }
@@ -227,18 +226,16 @@ pub(crate) fn run_bits(
     filter: &FirstWords,
     other: Option<&FirstWords>,
     hashes: &mut [u64; 64],
-    avx2: bool,
+    avx2: Option<Avx2>,
 ) -> (u64, u64) {
     assert!(starts.len() <= 64, "a block holds at most 64 words");
     let (mut may, mut marked) = (0u64, 0u64);
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        // SAFETY: the caller found AVX2 (`has_avx2`); a run's letters are word characters, so
-        // the run ends at or before its word's end.
+    if avx2.is_some() {
+        // SAFETY: an Avx2 exists only where the processor has AVX2.
         (may, marked) =
             unsafe { avx2::run_bits(bytes, starts, ends, run, &mut words, filter, other, hashes) };
     }
-    let _ = avx2;
     while words != 0 {
         let k = words.trailing_zeros() as usize;
         words &= words - 1;
@@ -252,12 +249,19 @@ pub(crate) fn run_bits(
     (may, marked)
 }
 
-/// Whether [`block_bits`] may take its AVX2 path on this processor.
-pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return is_x86_feature_detected!("avx2");
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+/// Proof that the processor has AVX2, which [`block_bits`] and [`run_bits`] take to use it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2(());
+
+impl Avx2 {
+    /// `Some` where the processor has AVX2.
+    pub(crate) fn detect() -> Option<Avx2> {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") {
+            return Some(Avx2(()));
+        }
+        None
+    }
 }
 
 /// [`block_bits`] for word `k` alone.
@@ -294,8 +298,7 @@ mod avx2 {
     /// how many words it did, the rest are left to the caller.
     ///
     /// # Safety
-    /// The processor has AVX2; `ends[k]` is within `bytes` and at least `starts[k]` for every
-    /// word (a run of word characters from its start).
+    /// The processor has AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn block_bits(
         bytes: &[u8],
@@ -310,7 +313,7 @@ mod avx2 {
         // Starts only grow: the fourth word's start decides for all four.
         while k + 4 <= starts.len() && starts[k + 3] as usize + 8 <= bytes.len() {
             let p = [0, 1, 2, 3].map(|i| starts[k + i] as usize);
-            // SAFETY: p + 8 <= len for each (checked above); the ends are the caller's.
+            // SAFETY: p + 8 <= len for each (checked above).
             let h = unsafe { hash4(bytes, p, [0, 1, 2, 3].map(|i| ends[k + i] as usize)) };
             // SAFETY: k + 4 <= starts.len() <= 64.
             unsafe { _mm256_storeu_si256(hashes.as_mut_ptr().add(k).cast(), h) };
@@ -350,7 +353,7 @@ mod avx2 {
     /// last group of fewer than four, or too near the end of `bytes`.
     ///
     /// # Safety
-    /// As [`block_bits`], and every word of `words` is at least `run` bytes long.
+    /// The processor has AVX2.
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn run_bits(
@@ -377,7 +380,7 @@ mod avx2 {
                 break;
             }
             *words = rest;
-            // SAFETY: p + 8 <= len for each (checked above), and p <= its end (the caller's).
+            // SAFETY: p + 8 <= len for each (checked above).
             let h = unsafe { hash4(bytes, p, ks.map(|k| ends[k] as usize)) };
             let mut four = [0u64; 4];
             // SAFETY: four lanes into four u64.
@@ -393,18 +396,18 @@ mod avx2 {
         (may, marked)
     }
 
-    /// [`super::hash`] of four words, `bytes[p[i]..e[i]]`.
+    /// [`super::hash`] of four words, `bytes[p[i]..e[i]]` (an end outside `p[i]..=len` is
+    /// taken as the nearest of the two, so that no end can make a read go out of bounds).
     ///
     /// # Safety
-    /// `p[i] + 8 <= bytes.len()` and `p[i] <= e[i] <= bytes.len()` for each.
+    /// `p[i] + 8 <= bytes.len()` for each.
     #[target_feature(enable = "avx2")]
     #[inline]
     unsafe fn hash4(bytes: &[u8], p: [usize; 4], e: [usize; 4]) -> __m256i {
-        debug_assert!(
-            (0..4).all(|i| p[i] + 8 <= bytes.len() && p[i] <= e[i] && e[i] <= bytes.len())
-        );
+        debug_assert!((0..4).all(|i| p[i] + 8 <= bytes.len() && p[i] <= e[i]));
+        let e = [0, 1, 2, 3].map(|i| e[i].clamp(p[i], bytes.len()));
         // SAFETY: p + 8 <= len, and the last eight bytes of a word of eight or more end at its
-        // end, within `bytes`.
+        // end, which is within `bytes`.
         let load = |at: usize| unsafe { bytes.as_ptr().add(at).cast::<i64>().read_unaligned() };
         let last = |i: usize| p[i] + (e[i] - p[i]).max(8) - 8;
         let first = _mm256_set_epi64x(load(p[3]), load(p[2]), load(p[1]), load(p[0]));
@@ -445,7 +448,8 @@ mod avx2 {
     /// [`FirstWords::may_start_hashed`] for four hashes: bit `i` for lane `i`.
     ///
     /// # Safety
-    /// The filter's table holds `mask + 1` bits (as every `FirstWords` does).
+    /// The processor has AVX2 (the filter's table holds `mask + 1` u64, as every `FirstWords`
+    /// does).
     #[target_feature(enable = "avx2")]
     #[inline]
     unsafe fn probe(filter: &FirstWords, h: __m256i) -> u8 {
@@ -630,9 +634,7 @@ mod tests {
             patterns in proptest::collection::vec("[وفبلكامي]{1,6}", 0..40),
             taken in proptest::collection::vec(0usize..200, 0..40),
         ) {
-            if !has_avx2() {
-                return Ok(());
-            }
+            let Some(avx2) = Avx2::detect() else { return Ok(()) };
             let starts: Vec<u32> = text
                 .char_indices()
                 .map(|(i, _)| i)
@@ -652,17 +654,17 @@ mod tests {
                 }
                 for other in [Some(&other), None] {
                     let (mut fast, mut plain) = ([0u64; 64], [0u64; 64]);
-                    let a = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut fast, true);
-                    let b = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut plain, false);
+                    let a = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut fast, Some(avx2));
+                    let b = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut plain, None);
                     proptest::prop_assert_eq!(a, b, "{:?}", text);
                     proptest::prop_assert_eq!(&fast[..block.len()], &plain[..block.len()]);
                     // And after the proclitic runs those bits found.
                     for (run, words) in [(2, a.ones), (4, a.twos)] {
                         let (mut fast, mut plain) = ([0u64; 64], [0u64; 64]);
                         let bytes = text.as_bytes();
-                        let x = run_bits(bytes, block, &ends, run, words, &filter, other, &mut fast, true);
+                        let x = run_bits(bytes, block, &ends, run, words, &filter, other, &mut fast, Some(avx2));
                         let y =
-                            run_bits(bytes, block, &ends, run, words, &filter, other, &mut plain, false);
+                            run_bits(bytes, block, &ends, run, words, &filter, other, &mut plain, None);
                         proptest::prop_assert_eq!(x, y, "{:?} run {}", text, run);
                         for k in (0..block.len()).filter(|&k| words >> k & 1 == 1) {
                             proptest::prop_assert_eq!(fast[k], plain[k]);

@@ -16,7 +16,7 @@ use crate::cache::{Malformed, Reader, Writer};
 use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
 use crate::error::{Error, Result};
 use crate::firstword::{
-    block_bits, has_avx2, hash, run_bits, word_end_before, BlockBits, FirstWords, SecondWords,
+    block_bits, hash, run_bits, word_end_before, Avx2, BlockBits, FirstWords, SecondWords,
 };
 use crate::gazetteer::Gazetteer;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
@@ -369,7 +369,7 @@ impl Matcher {
         // The hashes of each word of the block, and of the word after its proclitic run.
         let (mut hashes, mut after_one, mut after_two) = ([0u64; 64], [0u64; 64], [0u64; 64]);
         let other = marks.as_ref().map(|(filter, _)| *filter);
-        let avx2 = has_avx2();
+        let avx2 = Avx2::detect();
         for (b, block) in starts.chunks(64).enumerate() {
             for (k, &word) in block.iter().enumerate() {
                 // Every walk from this word reads its run of word characters first.
