@@ -310,12 +310,15 @@ mod avx2 {
         bits: &mut BlockBits,
     ) -> usize {
         let mut k = 0;
-        // Starts only grow: the fourth word's start decides for all four.
-        while k + 4 <= starts.len() && starts[k + 3] as usize + 8 <= bytes.len() {
+        while k + 4 <= starts.len().min(64) {
             let p = [0, 1, 2, 3].map(|i| starts[k + i] as usize);
+            // Word starts only grow: the fourth decides for all four (the maximum, to be sure).
+            if p.into_iter().max().is_none_or(|last| last + 8 > bytes.len()) {
+                break;
+            }
             // SAFETY: p + 8 <= len for each (checked above).
             let h = unsafe { hash4(bytes, p, [0, 1, 2, 3].map(|i| ends[k + i] as usize)) };
-            // SAFETY: k + 4 <= starts.len() <= 64.
+            // SAFETY: k + 4 <= 64.
             unsafe { _mm256_storeu_si256(hashes.as_mut_ptr().add(k).cast(), h) };
             // SAFETY: the probes are masked to the filters' sizes.
             bits.may |= u64::from(unsafe { probe(filter, h) }) << k;
@@ -375,8 +378,8 @@ mod avx2 {
                 rest &= rest - 1;
             }
             let p = ks.map(|k| starts[k] as usize + run);
-            // Starts only grow: the fourth word's start decides for all four.
-            if p[3] + 8 > bytes.len() {
+            // Word starts only grow: the fourth decides for all four (the maximum, to be sure).
+            if p.into_iter().max().is_none_or(|last| last + 8 > bytes.len()) {
                 break;
             }
             *words = rest;
