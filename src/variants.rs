@@ -70,15 +70,15 @@ const COMMON_WORDS_CHUNK: usize = 2048;
 /// spelling variants never become one, and person guessing (`person.rs`) reads them as no name.
 /// The file is generated folded (a test checks every word folds to itself), so it is read as it
 /// is: no folding, and no parallel work inside the lazy initialization, which threads of a pool
-/// may reach while another of them runs it.
-pub(crate) fn shipped_common_words() -> &'static FxHashSet<String> {
-    static WORDS: OnceLock<FxHashSet<String>> = OnceLock::new();
+/// may reach while another of them runs it. The words are borrowed from the file compiled into
+/// the binary: no allocation per word, and the words that lookups compare stay close together.
+pub(crate) fn shipped_common_words() -> &'static FxHashSet<&'static str> {
+    static WORDS: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
     WORDS.get_or_init(|| {
         COMMON_WORDS
             .lines()
             .map(str::trim)
             .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .map(String::from)
             .collect()
     })
 }
