@@ -186,26 +186,16 @@ pub(crate) fn block_bits(
 ) -> BlockBits {
     assert!(starts.len() <= 64, "a block holds at most 64 words");
     let mut bits = BlockBits::default();
-    #[cfg(target_arch = "x86_64")]
-    if avx2.is_some() {
+    // The words the AVX2 pass leaves (all of them without it) go one at a time.
+    let done = match avx2 {
         // SAFETY: an Avx2 exists only where the processor has AVX2.
-        let done =
-            unsafe { avx2::block_bits(bytes, starts, ends, filter, other, hashes, &mut bits) };
-        for k in done..starts.len() {
-            word_bits(
-                bytes,
-                k,
-                starts[k] as usize,
-                ends[k] as usize,
-                filter,
-                other,
-                hashes,
-                &mut bits,
-            );
-        }
-        return bits;
-    }
-    for (k, &p) in starts.iter().enumerate() {
+        #[cfg(target_arch = "x86_64")]
+        Some(_) => unsafe {
+            avx2::block_bits(bytes, starts, ends, filter, other, hashes, &mut bits)
+        },
+        _ => 0,
+    };
+    for (k, &p) in starts.iter().enumerate().skip(done) {
         word_bits(bytes, k, p as usize, ends[k] as usize, filter, other, hashes, &mut bits);
     }
     bits
@@ -229,13 +219,15 @@ pub(crate) fn run_bits(
     avx2: Option<Avx2>,
 ) -> (u64, u64) {
     assert!(starts.len() <= 64, "a block holds at most 64 words");
-    let (mut may, mut marked) = (0u64, 0u64);
-    #[cfg(target_arch = "x86_64")]
-    if avx2.is_some() {
+    // The words the AVX2 pass leaves (all of them without it) go one at a time.
+    let (mut may, mut marked) = match avx2 {
         // SAFETY: an Avx2 exists only where the processor has AVX2.
-        (may, marked) =
-            unsafe { avx2::run_bits(bytes, starts, ends, run, &mut words, filter, other, hashes) };
-    }
+        #[cfg(target_arch = "x86_64")]
+        Some(_) => unsafe {
+            avx2::run_bits(bytes, starts, ends, run, &mut words, filter, other, hashes)
+        },
+        _ => (0, 0),
+    };
     while words != 0 {
         let k = words.trailing_zeros() as usize;
         words &= words - 1;

@@ -350,8 +350,7 @@ pub(crate) fn is_word_char(c: char) -> bool {
     if cp < 0x80 {
         (c as u8).is_ascii_alphanumeric()
     } else if cp < 0x800 {
-        let i = (cp - 0x80) as usize;
-        TWO_BYTE_WORD[i / 64] >> (i % 64) & 1 == 1
+        two_byte_word_char((cp - 0x80) as usize)
     } else {
         is_word_char_slow(c)
     }
@@ -360,7 +359,12 @@ pub(crate) fn is_word_char(c: char) -> bool {
 /// [`is_word_char`] for U+0600 + `i`, `i` below 256 (the Arabic block).
 #[inline(always)]
 pub(crate) fn is_arabic_word_char(i: usize) -> bool {
-    let i = 0x580 + i;
+    two_byte_word_char(0x600 - 0x80 + i)
+}
+
+/// [`is_word_char`] for U+0080 + `i`, `i` below 0x780: bit `i` of [`TWO_BYTE_WORD`].
+#[inline(always)]
+fn two_byte_word_char(i: usize) -> bool {
     TWO_BYTE_WORD[i / 64] >> (i % 64) & 1 == 1
 }
 
