@@ -1013,17 +1013,28 @@ impl Extractor {
                 (None, Some(_)) => true,
                 (Some(_), None) => false,
             };
-            let (folded_start, folded_end) = if take_guess {
-                guesses.peek().map(|g| (g.start, g.end))
+            let (folded_start, folded_end, clitic) = if take_guess {
+                guesses.peek().map(|g| (g.start, g.end, g.clitic))
             } else {
-                picks.peek().map(|p| (p.cand.start, p.cand.end))
+                picks.peek().map(|p| (p.cand.start, p.cand.end, p.cand.clitic))
             }
             .unwrap_or_default();
             let (start, end) = n.original_span(original, folded_start, folded_end);
-            // The folded text turns line breaks into spaces: a guessed person name never runs
-            // over one (a headline's last word and the next line's first).
-            if take_guess && original[start..end].contains(['\n', '\r']) {
-                guesses.next();
+            // A name that ends inside one original character's expansion (ﷺ folds to four
+            // words) or starts inside one (other than after its own proclitic, as in ﻷفريقيا:
+            // ل + أفريقيا in one lam-alef form) has no slice of the original that reads as the
+            // name: it is not reported. The folded text also turns line breaks into spaces: a
+            // guessed person name never runs over one (a headline's last word and the next
+            // line's first).
+            if n.splits_original(folded_end)
+                || (clitic.is_empty() && n.splits_original(folded_start))
+                || (take_guess && original[start..end].contains(['\n', '\r']))
+            {
+                if take_guess {
+                    guesses.next();
+                } else {
+                    picks.next();
+                }
                 continue;
             }
             let (char_start, char_end) = (chars.chars_before(start), chars.chars_before(end));

@@ -1505,6 +1505,25 @@ impl Normalized {
         self.locate(pos, None).0
     }
 
+    /// Whether folded position `pos` falls inside the expansion of one original character: the
+    /// folded characters before and at `pos` both come from it (ﻻ folds to لا, ﷺ to four
+    /// words). Always false at the ends of the folded text.
+    ///
+    /// ```
+    /// use alam::{normalize, NormalizeOptions};
+    ///
+    /// let n = normalize("\u{FEFB}ب", &NormalizeOptions::default()).unwrap();
+    /// assert_eq!(n.text(), "لاب");
+    /// assert!(n.splits_original("ل".len()));
+    /// assert!(!n.splits_original("لا".len()));
+    /// ```
+    ///
+    /// # Panics
+    /// Panics when `pos > text().len()`.
+    pub fn splits_original(&self, pos: usize) -> bool {
+        pos > 0 && pos < self.text.len() && self.original_start(pos - 1) == self.original_start(pos)
+    }
+
     /// [`Normalized::original_start`] of `pos`, and the number of anchors at or before the
     /// folded character of `pos`. With `after`, the same number for a position at or before
     /// `pos`: the anchors are then searched forward from there (a short span's end is a few
