@@ -361,20 +361,35 @@ pub trait Sink: Send {
 /// Writes whole lines in chunks of at most [`PIPE_BUF`] bytes, one `write` call each: a write of
 /// that size to a pipe is atomic, so a run killed at any moment leaves only whole lines on a
 /// pipe. (A single line longer than that is written on its own and could still be cut; `--output`
-/// files are written whole through a temporary file.)
+/// files are written whole through a temporary file.) Into a regular file, where no write is
+/// atomic for a reader anyway, [`LineWriter::with_chunk`] packs larger chunks: the kernel's cost
+/// of a write is much lower per byte in large ones.
 pub struct LineWriter<W: Write + Send> {
     out: W,
     pending: Vec<u8>,
+    chunk: usize,
 }
 
 /// The size up to which a write to a pipe is atomic on Linux.
 pub const PIPE_BUF: usize = 4096;
 
+/// The chunk size for regular files (`alam tag` into `--output` or a file on standard output):
+/// writing 59 MB into the page cache in 4 KiB writes takes 44 ms of kernel time here, in 256 KiB
+/// writes 11 ms.
+pub const FILE_CHUNK: usize = 256 << 10;
+
 impl<W: Write + Send> LineWriter<W> {
-    /// A writer over `out`, which should not buffer on its own (pass `std::io::stdout()` or a
-    /// `File`, not a `BufWriter`, to keep the whole-lines guarantee).
+    /// A writer over `out` in chunks of [`PIPE_BUF`]; `out` should not buffer on its own (pass
+    /// `std::io::stdout()` or a `File`, not a `BufWriter`, to keep the whole-lines guarantee).
     pub fn new(out: W) -> Self {
-        LineWriter { out, pending: Vec::with_capacity(PIPE_BUF) }
+        LineWriter::with_chunk(out, PIPE_BUF)
+    }
+
+    /// A writer over `out` that packs whole lines into writes of at most `chunk` bytes (a line
+    /// longer than that is written alone): [`PIPE_BUF`] for pipes, [`FILE_CHUNK`] for files.
+    pub fn with_chunk(out: W, chunk: usize) -> Self {
+        let chunk = chunk.max(1);
+        LineWriter { out, pending: Vec::with_capacity(chunk), chunk }
     }
 
     /// Writes `text`, which must end with a line end to be whole, packing lines into chunks.
@@ -387,10 +402,10 @@ impl<W: Write + Send> LineWriter<W> {
             let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |i| from + i + 1);
             let line = &text[from..end];
             from = end;
-            if self.pending.len() + line.len() > PIPE_BUF {
+            if self.pending.len() + line.len() > self.chunk {
                 self.flush_pending()?;
             }
-            if line.len() > PIPE_BUF {
+            if line.len() > self.chunk {
                 self.out.write_all(line)?;
             } else {
                 self.pending.extend_from_slice(line);
@@ -407,10 +422,10 @@ impl<W: Write + Send> LineWriter<W> {
     /// Fails when the underlying writer fails.
     pub fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
         let whole = line.len() + 1;
-        if self.pending.len() + whole > PIPE_BUF {
+        if self.pending.len() + whole > self.chunk {
             self.flush_pending()?;
         }
-        if whole <= PIPE_BUF {
+        if whole <= self.chunk {
             self.pending.extend_from_slice(line);
             self.pending.push(b'\n');
             return Ok(());
@@ -457,6 +472,12 @@ impl<W: Write + Send> JsonlSink<W> {
     /// A sink over `out`, which should not buffer on its own (see [`LineWriter::new`]).
     pub fn new(out: W) -> Self {
         JsonlSink { out: LineWriter::new(out) }
+    }
+
+    /// A sink over `out` that writes chunks of at most `chunk` bytes (see
+    /// [`LineWriter::with_chunk`]).
+    pub fn with_chunk(out: W, chunk: usize) -> Self {
+        JsonlSink { out: LineWriter::with_chunk(out, chunk) }
     }
 }
 
@@ -1010,14 +1031,16 @@ mod tests {
 
     proptest::proptest! {
         /// `write_line` writes what `write_lines` writes for the line with its end: the same
-        /// bytes, every write call whole lines, a call over PIPE_BUF one line.
+        /// bytes, every write call whole lines, a call over the chunk size one line.
         #[test]
         fn write_line_is_write_lines_with_the_end(
             lengths in proptest::collection::vec(0usize..9000, 0..12),
+            chunk in proptest::prop_oneof![proptest::strategy::Just(PIPE_BUF), 1usize..20_000],
         ) {
             let lines: Vec<Vec<u8>> =
                 lengths.iter().enumerate().map(|(i, &n)| vec![b'a' + (i % 26) as u8; n]).collect();
-            let (mut one, mut both) = (LineWriter::new(Calls::default()), LineWriter::new(Calls::default()));
+            let one = LineWriter::with_chunk(Calls::default(), chunk);
+            let (mut one, mut both) = (one, LineWriter::with_chunk(Calls::default(), chunk));
             for line in &lines {
                 one.write_line(line).unwrap();
                 both.write_lines(&[&line[..], b"\n"].concat()).unwrap();
@@ -1028,7 +1051,7 @@ mod tests {
             for call in &one.out.0 {
                 proptest::prop_assert!(call.ends_with(b"\n"));
                 let lines_in_call = call.iter().filter(|&&b| b == b'\n').count();
-                proptest::prop_assert!(call.len() <= PIPE_BUF || lines_in_call == 1);
+                proptest::prop_assert!(call.len() <= chunk || lines_in_call == 1);
             }
         }
     }

@@ -344,6 +344,12 @@ impl<W: io::Write + Send> ConllSink<W> {
     pub fn new(out: W, on_error: ErrorCallback) -> Self {
         ConllSink { out: LineWriter::new(out), on_error }
     }
+
+    /// A sink over `out` that writes chunks of at most `chunk` bytes (see
+    /// [`LineWriter::with_chunk`]).
+    pub fn with_chunk(out: W, on_error: ErrorCallback, chunk: usize) -> Self {
+        ConllSink { out: LineWriter::with_chunk(out, chunk), on_error }
+    }
 }
 
 impl<W: io::Write + Send> Sink for ConllSink<W> {

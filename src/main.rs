@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use alam::batch::{self, Format, JsonlSink, Stats, TagOptions};
+use alam::batch::{self, Format, JsonlSink, Stats, TagOptions, FILE_CHUNK, PIPE_BUF};
 use alam::format::{BratSink, ConllSink};
 use alam::{CacheStatus, Extractor, Gazetteer, RelationExtractor, RuleSet, VariantRules};
 
@@ -448,14 +448,19 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
                     })?;
                 let writer = file.as_file().try_clone()?;
                 temp = Some((file, path));
-                run_stream(&extractor, inputs, &options, threads, writer, args.quiet, &report)
+                let out = (writer, FILE_CHUNK);
+                run_stream(&extractor, inputs, &options, threads, out, args.quiet, &report)
             }
             OutputTarget::Direct(file) => {
-                run_stream(&extractor, inputs, &options, threads, file, args.quiet, &report)
+                let out = (file, PIPE_BUF);
+                run_stream(&extractor, inputs, &options, threads, out, args.quiet, &report)
             }
         },
         (_, None) => {
-            run_stream(&extractor, inputs, &options, threads, io::stdout(), args.quiet, &report)
+            // Whole lines per write matter on a pipe; into a file (`> out.jsonl`), large
+            // writes cost the kernel less.
+            let out = (io::stdout(), if stdout_is_file() { FILE_CHUNK } else { PIPE_BUF });
+            run_stream(&extractor, inputs, &options, threads, out, args.quiet, &report)
         }
     };
     if let Some(bar) = &progress {
@@ -467,8 +472,7 @@ fn tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     std::mem::forget(extractor);
     std::mem::forget(options);
     if let Some((file, path)) = temp {
-        file.persist(&path)
-            .with_context(|| format!("{}: cannot move the output into place", path.display()))?;
+        replace_output(file, &path)?;
     }
     if !args.quiet {
         eprintln!("alam: {}", stats.summary());
@@ -528,13 +532,56 @@ fn output_target(path: &Path) -> anyhow::Result<OutputTarget> {
     }
 }
 
-/// Tags into a stream: JSONL or CoNLL.
+/// Whether standard output is a regular file (`alam tag > out.jsonl`), not a pipe or terminal.
+fn stdout_is_file() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .and_then(|fd| std::fs::File::from(fd).metadata().ok())
+            .is_some_and(|meta| meta.is_file())
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
+/// Moves the complete output `file` to `path`. Over an existing file, ext4 flushes the whole
+/// new file to disk inside `rename` (its `auto_da_alloc` guard for files replaced by renaming):
+/// 20-45 ms for 59 MB of output, a tenth of a one-thread run on 46 MB of news and a fifth of a
+/// two-thread one. So on Linux the two files are swapped atomically instead (`renameat2` with
+/// `RENAME_EXCHANGE`: `path` holds the old or the new output at every moment, as with a rename),
+/// and the old output, now at the temporary path, is removed when `file` drops. Where the swap
+/// is not supported (another system or file system, or `path` gone), a plain rename.
+fn replace_output(file: tempfile::NamedTempFile, path: &Path) -> anyhow::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        if path.exists()
+            && renameat_with(CWD, file.path(), CWD, path, RenameFlags::EXCHANGE).is_ok()
+        {
+            let old = file.path().to_owned();
+            return file.close().with_context(|| {
+                format!("{}: cannot remove the previous output, moved here", old.display())
+            });
+        }
+    }
+    file.persist(path)
+        .with_context(|| format!("{}: cannot move the output into place", path.display()))?;
+    Ok(())
+}
+
+/// Tags into a stream, JSONL or CoNLL, written in whole lines of at most `chunk` bytes a write.
 fn run_stream<W: Write + Send>(
     extractor: &Extractor,
     inputs: Vec<batch::Input>,
     options: &TagOptions,
     threads: usize,
-    out: W,
+    (out, chunk): (W, usize),
     quiet: bool,
     report: &(dyn Fn(u64, u64) + Sync),
 ) -> alam::Result<Stats> {
@@ -544,10 +591,10 @@ fn run_stream<W: Write + Send>(
                 eprintln!("alam: record not tagged: {message}");
             }
         });
-        let mut sink = ConllSink::new(out, on_error);
+        let mut sink = ConllSink::with_chunk(out, on_error, chunk);
         batch::tag_inputs(extractor, inputs, options, threads, &mut sink, Some(report))
     } else {
-        let mut sink = JsonlSink::new(out);
+        let mut sink = JsonlSink::with_chunk(out, chunk);
         batch::tag_inputs(extractor, inputs, options, threads, &mut sink, Some(report))
     }
 }

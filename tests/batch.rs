@@ -313,6 +313,29 @@ fn output_file_is_written_atomically() {
     assert!(stdout.is_empty());
     let (_, direct, _) = alam(&["tag", "-q", "in.jsonl"], &dir);
     assert_eq!(std::fs::read(dir.join("done.jsonl")).unwrap(), direct);
+
+    // Over an existing output (swapped into place on Linux, renamed elsewhere), the new output
+    // replaces the old one and nothing else is left beside it.
+    std::fs::write(dir.join("one.jsonl"), "{\"id\":\"x\",\"text\":\"زار باماكو\"}\n").unwrap();
+    let (code, _, _) = alam(&["tag", "-q", "--output", "done.jsonl", "one.jsonl"], &dir);
+    assert_eq!(code, 0);
+    let (_, one, _) = alam(&["tag", "-q", "one.jsonl"], &dir);
+    assert_eq!(std::fs::read(dir.join("done.jsonl")).unwrap(), one);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with(".alam-partial-"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["done.jsonl", "in.jsonl", "one.jsonl"]);
+    let partial = std::fs::read_dir(&dir).unwrap().count() - names.len();
+    assert_eq!(partial, 1, "only the killed run's partial file is left");
+    // A symlink to the output: the file it points to is replaced, the link stays.
+    std::os::unix::fs::symlink("done.jsonl", dir.join("link.jsonl")).unwrap();
+    let (code, _, _) = alam(&["tag", "-q", "--output", "link.jsonl", "in.jsonl"], &dir);
+    assert_eq!(code, 0);
+    assert!(std::fs::symlink_metadata(dir.join("link.jsonl")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(dir.join("done.jsonl")).unwrap(), direct);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
