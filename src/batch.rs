@@ -1,9 +1,11 @@
 //! Batch tagging of large dumps: streaming, parallel, ordered, with no record lost.
 //!
-//! A reader thread cuts the inputs into bounded batches of records; each batch is tagged whole
-//! by one worker of a local rayon pool, several batches at once, or on the calling thread with
-//! one worker, and the rendered output goes to a writer thread, which puts the batches back in
-//! order. (Splitting each batch over the workers with `par_iter` made two threads 6-10% slower
+//! The inputs are cut into bounded batches of records, JSONL read straight into each batch's
+//! buffer (buffers are reused once their batch is tagged). With several threads a reader thread
+//! cuts the batches, each batch is tagged whole by one worker of a local rayon pool, several
+//! batches at once, and a writer thread puts the rendered batches back in order; with one
+//! thread, the calling thread reads, tags and writes each batch in turn, so `--threads 1` is one
+//! thread's work, I/O included. (Splitting each batch over the workers with `par_iter` made two threads 6-10% slower
 //! on news: each piece started a fold buffer of its own, and the workers shared every batch's
 //! records.) Memory stays flat:
 //! at most a few batches are alive at once, whatever the size of the dump. Every input record
@@ -28,7 +30,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -293,6 +295,29 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Records read together, tagged by one worker. The JSONL lines are read straight into `buf`
+/// (no copy per line), and the buffer goes back to the reader once the batch is tagged, so a run
+/// reuses a few buffers instead of touching fresh memory for every line.
+struct Batch {
+    buf: Vec<u8>,
+    records: Vec<Record>,
+}
+
+impl Batch {
+    fn render(
+        &self,
+        extractor: &Extractor,
+        options: &TagOptions,
+        names: &[String],
+        folded: &mut Normalized,
+    ) -> Vec<Rendered> {
+        self.records
+            .iter()
+            .map(|r| render(extractor, options, names, r, &self.buf, folded))
+            .collect()
+    }
+}
+
 /// One record waiting to be tagged.
 struct Record {
     input: usize,
@@ -301,8 +326,8 @@ struct Record {
 }
 
 enum Body {
-    /// A JSONL line, without its line end.
-    Line(Vec<u8>),
+    /// A JSONL line, without its line end: a range of its batch's buffer.
+    Line(std::ops::Range<usize>),
     /// A whole `.txt` document and its id.
     Document { id: String, bytes: Vec<u8> },
     /// A record over the size limit, not kept: its id when known, and its size.
@@ -519,79 +544,19 @@ pub fn tag_inputs(
     progress: Option<&(dyn Fn(u64, u64) + Sync)>,
 ) -> Result<Stats> {
     let started = Instant::now();
-    // One thread: the records are tagged on this one, with no pool (and no thread of its own).
-    let pool = match threads {
-        0 | 1 => None,
-        n => Some(
-            rayon::ThreadPoolBuilder::new()
+    let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+    let (read_result, write_result) = match threads {
+        0 | 1 => tag_on_this_thread(extractor, inputs, options, &names, sink, progress),
+        n => {
+            let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .thread_name(|i| format!("alam-worker-{i}"))
                 .build()
-                .map_err(|e| Error::io(None, io::Error::other(e)))?,
-        ),
-    };
-    let mut folded = Normalized::default();
-    let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
-    let (batch_tx, batch_rx) = sync_channel::<Vec<Record>>(2);
-    let (out_tx, out_rx) = sync_channel::<(usize, Option<Vec<Rendered>>)>(2);
-    // With a pool, up to `in_flight` batches are tagged at once, each by one worker: a worker
-    // done with its batch takes the next instead of waiting for a batch with a long record.
-    // The writer puts them back in order and hands back a slot for each batch written, so at
-    // most `in_flight` batches are held, tagged or not.
-    let in_flight = 2 * threads.max(1);
-    let (slot_tx, slot_rx) = sync_channel::<()>(in_flight);
-    for _ in 0..in_flight {
-        let _ = slot_tx.send(());
-    }
-    let mut stats = Stats::default();
-
-    let (read_result, write_result) = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| read_batches(inputs, options, batch_tx));
-        let writer = scope.spawn(|| write_batches(out_rx, slot_tx, sink, progress));
-        match &pool {
-            Some(pool) => pool.in_place_scope(|tasks| {
-                for (k, batch) in batch_rx.into_iter().enumerate() {
-                    if slot_rx.recv().is_err() {
-                        break; // The writer stopped: its error is reported below.
-                    }
-                    let out_tx = out_tx.clone();
-                    let names = &names;
-                    tasks.spawn(move |_| {
-                        // A whole batch on one worker, with the worker's fold buffer, reused
-                        // from record to record and batch to batch. A panic becomes `None`,
-                        // which stops the writer, so nothing waits for a batch that will never
-                        // come.
-                        let rendered = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            FOLDED.with_borrow_mut(|folded| {
-                                batch
-                                    .iter()
-                                    .map(|r| render(extractor, options, names, r, folded))
-                                    .collect::<Vec<Rendered>>()
-                            })
-                        }));
-                        let _ = out_tx.send((k, rendered.ok()));
-                    });
-                }
-            }),
-            None => {
-                for (k, batch) in batch_rx.into_iter().enumerate() {
-                    let rendered = batch
-                        .iter()
-                        .map(|r| render(extractor, options, &names, r, &mut folded))
-                        .collect();
-                    if out_tx.send((k, Some(rendered))).is_err() {
-                        break; // The writer stopped: its error is reported below.
-                    }
-                }
-            }
+                .map_err(|e| Error::io(None, io::Error::other(e)))?;
+            tag_on_pool(&pool, extractor, inputs, options, &names, sink, progress)
         }
-        drop(out_tx);
-        let read = reader
-            .join()
-            .unwrap_or_else(|_| Err(Error::io(None, io::Error::other("reader panicked"))));
-        let write = writer.join().unwrap_or_else(|_| Err(io::Error::other("writer panicked")));
-        (read, write)
-    });
+    };
+    let mut stats = Stats::default();
     let written = write_result.map_err(|e| Error::io(None, e))?;
     stats.skipped = read_result?;
     stats.documents = written.documents;
@@ -604,38 +569,308 @@ pub fn tag_inputs(
     Ok(stats)
 }
 
+/// One thread: reads, tags and writes batch after batch on the calling thread, so that
+/// `--threads 1` is one thread's work, I/O included. Returns the reading's result (records left
+/// to other shards) and the writing's.
+fn tag_on_this_thread(
+    extractor: &Extractor,
+    inputs: Vec<Input>,
+    options: &TagOptions,
+    names: &[String],
+    sink: &mut dyn Sink,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> (Result<u64>, io::Result<Written>) {
+    let mut folded = Normalized::default();
+    let mut written = Written::new();
+    let mut failed = None;
+    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(1);
+    let read = read_batches(inputs, options, &recycle_rx, |batch| {
+        let rendered = batch.render(extractor, options, names, &mut folded);
+        let _ = recycle_tx.try_send(batch.buf);
+        if let Err(e) = written.write(&rendered, sink) {
+            failed = Some(e);
+            return false;
+        }
+        if let Some(progress) = progress {
+            progress(written.documents + written.errors, written.bytes);
+        }
+        true
+    });
+    let write = match failed {
+        Some(e) => Err(e),
+        None => sink.finish().map(|()| written),
+    };
+    (read, write)
+}
+
+/// Several threads: a reader thread cuts batches, the pool's workers tag them (several at
+/// once, each whole by one worker) and a writer thread puts them back in order.
+fn tag_on_pool(
+    pool: &rayon::ThreadPool,
+    extractor: &Extractor,
+    inputs: Vec<Input>,
+    options: &TagOptions,
+    names: &[String],
+    sink: &mut dyn Sink,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> (Result<u64>, io::Result<Written>) {
+    let (batch_tx, batch_rx) = sync_channel::<Batch>(2);
+    let (out_tx, out_rx) = sync_channel::<(usize, Option<Vec<Rendered>>)>(2);
+    // Up to `in_flight` batches are tagged at once, each by one worker: a worker done with its
+    // batch takes the next instead of waiting for a batch with a long record. The writer puts
+    // them back in order and hands back a slot for each batch written, so at most `in_flight`
+    // batches are held, tagged or not.
+    let in_flight = 2 * pool.current_num_threads();
+    let (slot_tx, slot_rx) = sync_channel::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = slot_tx.send(());
+    }
+    // Tagged batches' buffers, back to the reader (as many as can be alive at once).
+    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(in_flight + 2);
+    std::thread::scope(|scope| {
+        // The sender moves into the reader: the batches end when it returns.
+        let reader = scope.spawn(move || {
+            read_batches(inputs, options, &recycle_rx, |batch| batch_tx.send(batch).is_ok())
+        });
+        let writer = scope.spawn(|| write_batches(out_rx, slot_tx, sink, progress));
+        pool.in_place_scope(|tasks| {
+            for (k, batch) in batch_rx.into_iter().enumerate() {
+                if slot_rx.recv().is_err() {
+                    break; // The writer stopped: its error is reported below.
+                }
+                let out_tx = out_tx.clone();
+                let recycle_tx = recycle_tx.clone();
+                tasks.spawn(move |_| {
+                    // A whole batch on one worker, with the worker's fold buffer, reused from
+                    // record to record and batch to batch. A panic becomes `None`, which stops
+                    // the writer, so nothing waits for a batch that will never come.
+                    let rendered = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        FOLDED.with_borrow_mut(|folded| {
+                            batch.render(extractor, options, names, folded)
+                        })
+                    }));
+                    let _ = recycle_tx.try_send(batch.buf);
+                    let _ = out_tx.send((k, rendered.ok()));
+                });
+            }
+        });
+        drop(out_tx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::io(None, io::Error::other("reader panicked"))));
+        let write = writer.join().unwrap_or_else(|_| Err(io::Error::other("writer panicked")));
+        (read, write)
+    })
+}
+
 thread_local! {
     /// A pool worker's fold buffer (`tag_one` lets a huge one go).
     static FOLDED: std::cell::RefCell<Normalized> = std::cell::RefCell::new(Normalized::default());
 }
 
-/// Reads every input into batches; returns the number of records left to other shards.
+/// The most bytes asked of an input in one `read`: the part of a line that runs past the end
+/// of a batch is copied to the next batch's buffer, so this bounds that copy. (Tiny in unit
+/// tests, so that lines cross reads, batches and buffer growth all the time.)
+#[cfg(not(test))]
+const READ_CHUNK: usize = 64 << 10;
+#[cfg(test)]
+const READ_CHUNK: usize = 7;
+
+/// Cuts the inputs into batches, reading JSONL straight into the batches' buffers.
+struct Batcher<'a, E: FnMut(Batch) -> bool> {
+    options: &'a TagOptions,
+    emit: E,
+    /// Buffers of tagged batches, to read into again.
+    recycled: &'a Receiver<Vec<u8>>,
+    batch: Batch,
+    /// How much of `batch.buf` holds input (the rest is zeroed memory to read into).
+    filled: usize,
+    /// Bytes of records and lines taken into the batch, counted toward `batch_bytes`.
+    bytes: usize,
+}
+
+impl<E: FnMut(Batch) -> bool> Batcher<'_, E> {
+    /// A buffer of at least `len` bytes, all initialized (reads go into it directly).
+    fn buffer(&self, len: usize) -> Vec<u8> {
+        let mut buf = self.recycled.try_recv().unwrap_or_default();
+        let want = len.max(self.options.batch_bytes + READ_CHUNK);
+        if buf.len() > 4 * want {
+            buf = Vec::new(); // Grown for a long line: let it go, so memory stays flat.
+        }
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
+        buf
+    }
+
+    /// Adds a record; a full batch is handed on, with the input bytes from `keep` on (the
+    /// start of a line not yet read to its end) moved to the next batch's buffer. Returns
+    /// false when the consumer is gone, and where the kept bytes now start.
+    fn push(&mut self, record: Option<Record>, len: usize, keep: usize) -> (bool, usize) {
+        if let Some(record) = record {
+            self.batch.records.push(record);
+        }
+        self.bytes += len;
+        let full = self.batch.records.len() >= self.options.batch_records
+            || self.bytes >= self.options.batch_bytes;
+        if !full {
+            return (true, keep);
+        }
+        (self.hand_on(keep), 0)
+    }
+
+    /// Hands the batch on, moving `batch.buf[keep..filled]` to the start of the next buffer.
+    fn hand_on(&mut self, keep: usize) -> bool {
+        let rest = self.filled - keep;
+        self.bytes = 0;
+        if self.batch.records.is_empty() {
+            // Only lines of other shards: nothing to hand on, the buffer is reused as it is.
+            self.batch.buf.copy_within(keep..self.filled, 0);
+            self.filled = rest;
+            return true;
+        }
+        let mut next = self.buffer(rest + READ_CHUNK);
+        next[..rest].copy_from_slice(&self.batch.buf[keep..self.filled]);
+        let next = Batch { buf: next, records: Vec::new() };
+        let batch = std::mem::replace(&mut self.batch, next);
+        self.filled = rest;
+        (self.emit)(batch)
+    }
+
+    /// Makes room for a read after `filled`: hands the batch on (moving the line being read,
+    /// from `start`, to the next buffer), or grows the buffer when that line fills it alone.
+    /// Returns false when the consumer is gone, and where the line now starts.
+    fn room(&mut self, start: usize) -> (bool, usize) {
+        if self.batch.buf.len() - self.filled >= READ_CHUNK {
+            return (true, start);
+        }
+        if (start > 0 || !self.batch.records.is_empty()) && !self.hand_on(start) {
+            return (false, 0);
+        }
+        if self.batch.buf.len() - self.filled < READ_CHUNK {
+            let len = (self.filled + READ_CHUNK).max(2 * self.batch.buf.len());
+            self.batch.buf.resize(len, 0);
+        }
+        (true, 0)
+    }
+
+    /// Reads one JSONL input to its end. Returns false when the consumer is gone.
+    fn read_jsonl(
+        &mut self,
+        input: usize,
+        reader: &mut dyn Read,
+        position: &mut u64,
+        skipped: &mut u64,
+    ) -> io::Result<bool> {
+        let options = self.options;
+        let limit = options.max_record_bytes;
+        let in_shard = |position: u64| options.shard.is_none_or(|(i, n)| position % n == i);
+        let mut line = 0u64;
+        // The line being read starts at `start`; `[start..scanned]` holds no line end.
+        let mut start = self.filled;
+        let mut scanned = start;
+        // While a line over the limit is dropped: its length so far.
+        let mut dropping: Option<u64> = None;
+        loop {
+            let found = memchr::memchr(b'\n', &self.batch.buf[scanned..self.filled]);
+            let (end, eof) = match found.map(|i| scanned + i) {
+                Some(end) => (end, false),
+                None => {
+                    scanned = self.filled;
+                    if dropping.is_none() && self.filled - start > limit {
+                        dropping = Some(0);
+                    }
+                    if let Some(so_far) = &mut dropping {
+                        *so_far += (self.filled - start) as u64;
+                        self.filled = start;
+                        scanned = start;
+                    }
+                    let (alive, moved) = self.room(start);
+                    if !alive {
+                        return Ok(false);
+                    }
+                    (start, scanned) = (moved, moved + (scanned - start));
+                    let to = (self.filled + READ_CHUNK).min(self.batch.buf.len());
+                    let n = loop {
+                        match reader.read(&mut self.batch.buf[self.filled..to]) {
+                            Ok(n) => break n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => {
+                                let what = format!("read error after line {line}: {e}");
+                                return Err(io::Error::new(e.kind(), what));
+                            }
+                        }
+                    };
+                    if n > 0 {
+                        self.filled += n;
+                        continue;
+                    }
+                    if start == self.filled && dropping.is_none() {
+                        return Ok(true); // The input ends with a line end (or is empty).
+                    }
+                    (self.filled, true) // A last line without a line end.
+                }
+            };
+            // A whole line: `start..end`, its line end (if any) at `end`.
+            line += 1;
+            let next = if eof { end } else { end + 1 };
+            let len = next - start;
+            let keep = in_shard(*position);
+            *position += 1;
+            let record = if !keep {
+                *skipped += 1;
+                None
+            } else if let Some(so_far) = dropping.take() {
+                let bytes = so_far + len as u64;
+                Some(Record { input, line: Some(line), body: Body::TooLarge { id: None, bytes } })
+            } else if len > limit {
+                let bytes = len as u64;
+                Some(Record { input, line: Some(line), body: Body::TooLarge { id: None, bytes } })
+            } else {
+                let mut e = end;
+                if !eof && e > start && self.batch.buf[e - 1] == b'\r' {
+                    e -= 1;
+                }
+                Some(Record { input, line: Some(line), body: Body::Line(start..e) })
+            };
+            dropping = None;
+            let (alive, moved) = self.push(record, len, next);
+            if !alive {
+                return Ok(false);
+            }
+            if eof {
+                return Ok(true);
+            }
+            start = moved;
+            scanned = moved;
+        }
+    }
+}
+
+/// Reads every input into batches, handing each to `emit`, which returns false to stop the
+/// reading (the consumer is gone); `recycled` gives back the buffers of tagged batches.
+/// Returns the number of records left to other shards.
 fn read_batches(
     inputs: Vec<Input>,
     options: &TagOptions,
-    tx: SyncSender<Vec<Record>>,
+    recycled: &Receiver<Vec<u8>>,
+    emit: impl FnMut(Batch) -> bool,
 ) -> Result<u64> {
     let mut position = 0u64;
     let mut skipped = 0u64;
-    let mut batch: Vec<Record> = Vec::new();
-    let mut batch_bytes = 0usize;
-    let in_shard = |position: u64| match options.shard {
-        Some((i, n)) => position % n == i,
-        None => true,
+    let mut batcher = Batcher {
+        options,
+        emit,
+        recycled,
+        batch: Batch { buf: Vec::new(), records: Vec::new() },
+        filled: 0,
+        bytes: 0,
     };
-    let push = |record: Record, len: usize, batch: &mut Vec<Record>, batch_bytes: &mut usize| {
-        batch.push(record);
-        *batch_bytes += len;
-        if batch.len() >= options.batch_records || *batch_bytes >= options.batch_bytes {
-            *batch_bytes = 0;
-            return tx.send(std::mem::take(batch)).is_ok();
-        }
-        true
-    };
+    batcher.batch.buf = batcher.buffer(0);
     for (index, input) in inputs.into_iter().enumerate() {
         match input.kind {
             InputKind::Path { path, text: true } => {
-                let keep = in_shard(position);
+                let keep = options.shard.is_none_or(|(i, n)| position % n == i);
                 position += 1;
                 if !keep {
                     skipped += 1;
@@ -657,102 +892,32 @@ fn read_batches(
                     (bytes.len(), Body::Document { id, bytes })
                 };
                 let record = Record { input: index, line: None, body };
-                if !push(record, len, &mut batch, &mut batch_bytes) {
+                let filled = batcher.filled;
+                if !batcher.push(Some(record), len, filled).0 {
                     return Ok(skipped);
                 }
             }
             kind => {
-                let (reader, path) = match kind {
+                let (mut reader, path) = match kind {
                     InputKind::Path { path, .. } => (open(&path, None)?, Some(path)),
                     InputKind::Reader(reader) => (reader, None),
                 };
-                let mut reader = BufReader::with_capacity(1 << 16, reader);
-                let mut line = 0u64;
-                loop {
-                    let mut bytes = Vec::new();
-                    let n = read_line_bounded(&mut reader, &mut bytes, options.max_record_bytes)
-                        .map_err(|e| {
-                            let what = io::Error::new(
-                                e.kind(),
-                                format!("read error after line {line}: {e}"),
-                            );
-                            Error::io(
-                                path.clone().or_else(|| Some(PathBuf::from(&input.name))),
-                                what,
-                            )
-                        })?;
-                    if n == 0 {
-                        break;
-                    }
-                    line += 1;
-                    let too_large = n > bytes.len() as u64;
-                    let keep = in_shard(position);
-                    position += 1;
-                    if !keep {
-                        skipped += 1;
-                        continue;
-                    }
-                    if bytes.last() == Some(&b'\n') {
-                        bytes.pop();
-                        if bytes.last() == Some(&b'\r') {
-                            bytes.pop();
-                        }
-                    }
-                    let len = bytes.len();
-                    let body = if too_large {
-                        Body::TooLarge { id: None, bytes: n }
-                    } else {
-                        Body::Line(bytes)
-                    };
-                    let record = Record { input: index, line: Some(line), body };
-                    if !push(record, len, &mut batch, &mut batch_bytes) {
-                        return Ok(skipped);
-                    }
+                let alive =
+                    batcher.read_jsonl(index, &mut reader, &mut position, &mut skipped).map_err(
+                        |e| Error::io(path.clone().or_else(|| Some(PathBuf::from(&input.name))), e),
+                    )?;
+                if !alive {
+                    return Ok(skipped);
                 }
             }
         }
     }
-    if !batch.is_empty() {
-        let _ = tx.send(batch);
+    if !batcher.batch.records.is_empty() {
+        let batch =
+            std::mem::replace(&mut batcher.batch, Batch { buf: Vec::new(), records: Vec::new() });
+        (batcher.emit)(batch);
     }
     Ok(skipped)
-}
-
-/// Reads one line (with its `\n`) into `buf`, keeping at most `limit` bytes: the rest of a
-/// longer line is read and dropped, so a giant line never sits in memory. Returns the line's
-/// full length; it exceeds `buf.len()` exactly when the line was cut.
-fn read_line_bounded<R: BufRead>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-    limit: usize,
-) -> io::Result<u64> {
-    let mut total = 0u64;
-    loop {
-        let chunk = match reader.fill_buf() {
-            Ok(chunk) => chunk,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            return Ok(total);
-        }
-        let (take, done) = match memchr::memchr(b'\n', chunk) {
-            Some(i) => (i + 1, true),
-            None => (chunk.len(), false),
-        };
-        let room = (limit + 1).saturating_sub(buf.len()).min(take);
-        buf.extend_from_slice(&chunk[..room]);
-        if buf.len() > limit {
-            // Over the limit: keep nothing, count the rest.
-            buf.clear();
-            buf.shrink_to(1 << 16);
-        }
-        total += take as u64;
-        reader.consume(take);
-        if done {
-            return Ok(total);
-        }
-    }
 }
 
 /// The id of a `.txt` document: its file name without the extensions.
@@ -769,6 +934,29 @@ struct Written {
     mentions: BTreeMap<String, u64>,
 }
 
+impl Written {
+    fn new() -> Written {
+        Written { documents: 0, errors: 0, bytes: 0, mentions: BTreeMap::new() }
+    }
+
+    /// Writes one batch to `sink` and counts it.
+    fn write(&mut self, batch: &[Rendered], sink: &mut dyn Sink) -> io::Result<()> {
+        for r in batch {
+            sink.write(&r.output)?;
+            if matches!(r.output, Output::Error { .. }) {
+                self.errors += 1;
+            } else {
+                self.documents += 1;
+            }
+            self.bytes += r.bytes;
+            for (kind, n) in &r.kinds {
+                *self.mentions.entry((*kind).to_string()).or_default() += n;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes the tagged batches in order (batch `k` after batch `k - 1`, whatever order they come
 /// in); `None` for a batch is a worker that panicked, an error.
 fn write_batches(
@@ -777,7 +965,7 @@ fn write_batches(
     sink: &mut dyn Sink,
     progress: Option<&(dyn Fn(u64, u64) + Sync)>,
 ) -> io::Result<Written> {
-    let mut w = Written { documents: 0, errors: 0, bytes: 0, mentions: BTreeMap::new() };
+    let mut w = Written::new();
     // Batches tagged ahead of the next one to write, by number.
     let mut ahead: BTreeMap<usize, Vec<Rendered>> = BTreeMap::new();
     let mut next = 0;
@@ -786,19 +974,7 @@ fn write_batches(
         ahead.insert(k, batch);
         while let Some(batch) = ahead.remove(&next) {
             next += 1;
-            for r in &batch {
-                sink.write(&r.output)?;
-                if matches!(r.output, Output::Error { .. }) {
-                    w.errors += 1;
-                } else {
-                    w.documents += 1;
-                }
-                w.bytes += r.bytes;
-                for (kind, n) in &r.kinds {
-                    *w.mentions.entry((*kind).to_string()).or_default() += n;
-                }
-            }
-            // The batch's slot is free (one thread tags without slots: nothing waits).
+            w.write(&batch, sink)?;
             let _ = slots.try_send(());
             if let Some(progress) = progress {
                 progress(w.documents + w.errors, w.bytes);
@@ -826,6 +1002,7 @@ fn render(
     options: &TagOptions,
     names: &[String],
     record: &Record,
+    buf: &[u8],
     folded: &mut Normalized,
 ) -> Rendered {
     let file = names[record.input].as_str();
@@ -859,7 +1036,8 @@ fn render(
                 Err(e) => fail(Some(&id), format!("invalid UTF-8: {e}"), bytes.len()),
             }
         }
-        Body::Line(bytes) => {
+        Body::Line(range) => {
+            let bytes = &buf[range.clone()];
             let n = bytes.len();
             let text = match utf8(bytes) {
                 Ok(text) => text,
@@ -980,6 +1158,125 @@ fn utf8(bytes: &[u8]) -> std::result::Result<&str, std::str::Utf8Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that returns at most the next of `sizes` bytes per call (cycling), so reads end
+    /// anywhere in a line.
+    struct Pieces {
+        data: Vec<u8>,
+        at: usize,
+        sizes: Vec<usize>,
+        call: usize,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let size = self.sizes[self.call % self.sizes.len()];
+            self.call += 1;
+            let n = size.min(buf.len()).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    /// What a record read: its input, line, and its line's bytes or, over the limit, its size.
+    type Seen = (usize, u64, Result<Vec<u8>, u64>);
+
+    /// The records `read_batches` makes of `inputs`, in order, and the batches' sizes.
+    fn read_all(inputs: Vec<Input>, options: &TagOptions) -> (Vec<Seen>, Vec<usize>, u64) {
+        let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(2);
+        let mut seen = Vec::new();
+        let mut sizes = Vec::new();
+        let skipped = read_batches(inputs, options, &recycle_rx, |batch| {
+            sizes.push(batch.records.len());
+            for r in &batch.records {
+                let what = match &r.body {
+                    Body::Line(range) => Ok(batch.buf[range.clone()].to_vec()),
+                    Body::TooLarge { bytes, .. } => Err(*bytes),
+                    Body::Document { .. } => unreachable!("no .txt input here"),
+                };
+                seen.push((r.input, r.line.unwrap(), what));
+            }
+            let _ = recycle_tx.try_send(batch.buf);
+            true
+        })
+        .unwrap();
+        (seen, sizes, skipped)
+    }
+
+    proptest::proptest! {
+        /// Lines read straight into the batches' buffers are the input's lines, cut at `\n`
+        /// with a `\r` before it dropped, a last line without a line end kept, a line longer
+        /// than the limit (line end included) reported with its size, other shards' lines
+        /// skipped; batches hold at most `batch_records` records; whatever the read sizes.
+        #[test]
+        fn batches_hold_the_input_lines(
+            inputs in proptest::collection::vec(
+                proptest::collection::vec(
+                    (proptest::collection::vec(proptest::sample::select(b"ab{\r".to_vec()), 0..40), proptest::bool::ANY),
+                    0..12,
+                ),
+                1..3,
+            ),
+            last_end in proptest::bool::ANY,
+            sizes in proptest::collection::vec(1usize..30, 1..5),
+            batch_bytes in 1usize..60,
+            batch_records in 1usize..6,
+            limit in 1usize..50,
+            shard in proptest::option::of((0u64..3, 1u64..4)),
+        ) {
+            let options = TagOptions {
+                batch_bytes,
+                batch_records,
+                max_record_bytes: limit,
+                shard: shard.map(|(i, n)| (i % n, n)),
+                ..TagOptions::default()
+            };
+            let mut expected: Vec<Seen> = Vec::new();
+            let mut streams = Vec::new();
+            let mut position = 0u64;
+            let mut skipped = 0u64;
+            for (input, lines) in inputs.iter().enumerate() {
+                let mut data = Vec::new();
+                for (i, (line, crlf)) in lines.iter().enumerate() {
+                    let mut whole = line.clone();
+                    if *crlf {
+                        whole.push(b'\r');
+                    }
+                    let ended = i + 1 < lines.len() || last_end || whole.is_empty();
+                    if ended {
+                        whole.push(b'\n');
+                    }
+                    data.extend_from_slice(&whole);
+                    let keep = options.shard.is_none_or(|(i, n)| position % n == i);
+                    position += 1;
+                    if !keep {
+                        skipped += 1;
+                        continue;
+                    }
+                    let what = if whole.len() > limit {
+                        Err(whole.len() as u64)
+                    } else {
+                        let mut content = whole.clone();
+                        if ended {
+                            content.pop();
+                            if content.last() == Some(&b'\r') {
+                                content.pop();
+                            }
+                        }
+                        Ok(content)
+                    };
+                    expected.push((input, i as u64 + 1, what));
+                }
+                streams.push(Pieces { data, at: 0, sizes: sizes.clone(), call: 0 });
+            }
+            let inputs = streams.into_iter().map(|p| Input::reader("memory", p)).collect();
+            let (seen, batch_sizes, got_skipped) = read_all(inputs, &options);
+            proptest::prop_assert_eq!(seen, expected);
+            proptest::prop_assert_eq!(got_skipped, skipped);
+            proptest::prop_assert!(batch_sizes.iter().all(|&n| n >= 1 && n <= batch_records));
+        }
+    }
 
     /// Records every write call, a vectored one as one call (as `writev` is).
     #[derive(Default)]
