@@ -14,7 +14,7 @@
 //! file; the oldest files beyond [`KEEP`] are removed when a new one is written.
 //!
 //! Layout: `MAGIC`, the key (length-prefixed), the payload's length (u64) and CRC-32 (u32), the
-//! payload. The payload is two parts encoded apart, read on two threads: the length of the
+//! payload. The payload is two parts encoded apart: the length of the
 //! first (u64), the gazetteer, the matcher. Each part is a [`Writer`]'s output: its numbers and
 //! lengths (little-endian; lists and strings are counted with a u32), then the bytes of all its
 //! strings together, which are checked as UTF-8 in one go.
