@@ -16,7 +16,8 @@ use crate::cache::{Malformed, Reader, Writer};
 use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
 use crate::error::{Error, Result};
 use crate::firstword::{
-    block_bits, hash, run_bits, word_end_before, Avx2, BlockBits, FirstWords, SecondWords,
+    block_bits, block_ends, hash, run_bits, word_end_before, Avx2, BlockBits, FirstWords,
+    SecondWords,
 };
 use crate::gazetteer::Gazetteer;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
@@ -372,13 +373,12 @@ impl Matcher {
         let other = marks.as_ref().map(|(filter, _)| *filter);
         let avx2 = Avx2::detect();
         for (b, block) in starts.chunks(64).enumerate() {
-            for (k, &word) in block.iter().enumerate() {
-                // Every walk from this word reads its run of word characters first.
-                let next = starts.get(b * 64 + k + 1).map_or(bytes.len(), |&n| n as usize);
-                let end = word_end_before(text, word as usize, next);
-                debug_assert_eq!(end, crate::chars::word_end(text, word as usize), "{text:?}");
-                ends[k] = end as u32;
-            }
+            // Every walk from a word reads its run of word characters first.
+            let after = starts.get(b * 64 + block.len()).map_or(bytes.len(), |&n| n as usize);
+            block_ends(text, block, after, &mut ends, avx2);
+            debug_assert!(block.iter().enumerate().all(|(k, &word)| {
+                ends[k] as usize == crate::chars::word_end(text, word as usize)
+            }));
             // Bit k: word k of the block may begin a name at its start; starts with a one-letter,
             // a two-letter proclitic run (and has text after it); may begin a pattern of the
             // other filter.
