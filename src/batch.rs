@@ -1,16 +1,14 @@
 //! Batch tagging of large dumps: streaming, parallel, ordered, with no record lost.
 //!
 //! The inputs are cut into bounded batches of records, JSONL read straight into each batch's
-//! buffer (buffers are reused once their batch is tagged). With several threads a reader thread
-//! cuts the batches, each batch is tagged whole by one worker of a local rayon pool, several
-//! batches at once, and a writer thread puts the rendered batches back in order; with one
-//! thread, the calling thread reads, tags and writes each batch in turn, so `--threads 1` is one
-//! thread's work, I/O included. (Splitting each batch over the workers with `par_iter` made two threads 6-10% slower
-//! on news: each piece started a fold buffer of its own, and the workers shared every batch's
-//! records.) Memory stays flat:
-//! at most a few batches are alive at once, whatever the size of the dump. Every input record
-//! yields exactly one output (a tagged document or an error record in its place); records of
-//! other shards are skipped and counted.
+//! buffer (buffers are reused once their batch is tagged). `threads` workers take turns at
+//! reading the next batch and at writing the tagged batches in input order, each behind one
+//! lock, and tag in parallel in between, each batch whole by the worker that read it (its bytes
+//! still in that core's cache); with one thread the calling thread does it all, so
+//! `--threads 1` is one thread's work, I/O included. Memory stays flat: at most two batches
+//! per worker are out at once, whatever the size of the dump. Every input record yields
+//! exactly one output (a tagged document or an error record in its place); records of other
+//! shards are skipped and counted.
 //!
 //! ```
 //! use alam::batch::{tag_inputs, Input, JsonlSink, TagOptions};
@@ -33,7 +31,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -545,17 +543,8 @@ pub fn tag_inputs(
 ) -> Result<Stats> {
     let started = Instant::now();
     let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
-    let (read_result, write_result) = match threads {
-        0 | 1 => tag_on_this_thread(extractor, inputs, options, &names, sink, progress),
-        n => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .thread_name(|i| format!("alam-worker-{i}"))
-                .build()
-                .map_err(|e| Error::io(None, io::Error::other(e)))?;
-            tag_on_pool(&pool, extractor, inputs, options, &names, sink, progress)
-        }
-    };
+    let (read_result, write_result) =
+        tag_batches(extractor, inputs, options, &names, threads.max(1), sink, progress);
     let mut stats = Stats::default();
     let written = write_result.map_err(|e| Error::io(None, e))?;
     stats.skipped = read_result?;
@@ -569,103 +558,166 @@ pub fn tag_inputs(
     Ok(stats)
 }
 
-/// One thread: reads, tags and writes batch after batch on the calling thread, so that
-/// `--threads 1` is one thread's work, I/O included. Returns the reading's result (records left
-/// to other shards) and the writing's.
-fn tag_on_this_thread(
-    extractor: &Extractor,
-    inputs: Vec<Input>,
-    options: &TagOptions,
-    names: &[String],
-    sink: &mut dyn Sink,
-    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
-) -> (Result<u64>, io::Result<Written>) {
-    let mut folded = Normalized::default();
-    let mut written = Written::new();
-    let mut failed = None;
-    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(1);
-    let read = read_batches(inputs, options, &recycle_rx, |batch| {
-        let rendered = batch.render(extractor, options, names, &mut folded);
-        let _ = recycle_tx.try_send(batch.buf);
-        if let Err(e) = written.write(&rendered, sink) {
-            failed = Some(e);
-            return false;
-        }
-        if let Some(progress) = progress {
-            progress(written.documents + written.errors, written.bytes);
-        }
-        true
-    });
-    let write = match failed {
-        Some(e) => Err(e),
-        None => sink.finish().map(|()| written),
-    };
-    (read, write)
+/// What the workers share, behind one lock: the reading, and the writing in input order.
+struct Shared<'a, 's> {
+    batcher: Batcher<'a>,
+    /// Batches handed out so far.
+    taken: usize,
+    /// No batch is left to hand out (the inputs ended, or reading failed).
+    read_done: bool,
+    read_error: Option<Error>,
+    order: Order<'s>,
 }
 
-/// Several threads: a reader thread cuts batches, the pool's workers tag them (several at
-/// once, each whole by one worker) and a writer thread puts them back in order.
-fn tag_on_pool(
-    pool: &rayon::ThreadPool,
+/// Writes tagged batches in input order (batch `k` after batch `k - 1`, whatever order they
+/// come in), counting what was written.
+struct Order<'s> {
+    sink: &'s mut dyn Sink,
+    progress: Option<&'s (dyn Fn(u64, u64) + Sync)>,
+    /// Batches tagged ahead of the next one to write, by number.
+    ahead: BTreeMap<usize, Vec<Rendered>>,
+    next: usize,
+    written: Written,
+    /// A write that failed, or a batch lost to a worker that panicked: the run stops.
+    failed: Option<io::Error>,
+}
+
+impl Order<'_> {
+    /// Takes batch `k` (`None`: its worker panicked) and writes every batch now in order.
+    fn put(&mut self, k: usize, batch: Option<Vec<Rendered>>) {
+        if self.failed.is_some() {
+            return;
+        }
+        let Some(batch) = batch else {
+            self.failed = Some(io::Error::other("a worker panicked while tagging"));
+            return;
+        };
+        self.ahead.insert(k, batch);
+        while let Some(batch) = self.ahead.remove(&self.next) {
+            self.next += 1;
+            if let Err(e) = self.written.write(&batch, self.sink) {
+                self.failed = Some(e);
+                return;
+            }
+            if let Some(progress) = self.progress {
+                progress(self.written.documents + self.written.errors, self.written.bytes);
+            }
+        }
+    }
+
+    /// Flushes the sink after the last batch; the writing's result.
+    fn finish(self) -> io::Result<Written> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        debug_assert!(self.ahead.is_empty(), "batches lost before {}", self.next);
+        self.sink.finish()?;
+        Ok(self.written)
+    }
+}
+
+/// Reads, tags and writes every batch with `threads` workers, which take turns at reading the
+/// next batch and at writing the batches that are in order (each behind one lock: a tenth of a
+/// millisecond for 512 KiB), and tag in parallel in between. A worker tags the batch it read
+/// while its bytes are still in its core's cache (with a reader thread, the other core's misses
+/// on the text cost two threads about 7% more CPU than one). At most two batches per worker
+/// are out at once, so memory stays flat and a long record holds up only the writing of the
+/// batches after its own. With one thread, the calling thread does it all: `--threads 1` is
+/// one thread's work, I/O included. Returns the reading's result (records left to other
+/// shards) and the writing's.
+fn tag_batches(
     extractor: &Extractor,
     inputs: Vec<Input>,
     options: &TagOptions,
     names: &[String],
+    threads: usize,
     sink: &mut dyn Sink,
     progress: Option<&(dyn Fn(u64, u64) + Sync)>,
 ) -> (Result<u64>, io::Result<Written>) {
-    let (batch_tx, batch_rx) = sync_channel::<Batch>(2);
-    let (out_tx, out_rx) = sync_channel::<(usize, Option<Vec<Rendered>>)>(2);
-    // Up to `in_flight` batches are tagged at once, each by one worker: a worker done with its
-    // batch takes the next instead of waiting for a batch with a long record. The writer puts
-    // them back in order and hands back a slot for each batch written, so at most `in_flight`
-    // batches are held, tagged or not.
-    let in_flight = 2 * pool.current_num_threads();
-    let (slot_tx, slot_rx) = sync_channel::<()>(in_flight);
-    for _ in 0..in_flight {
-        let _ = slot_tx.send(());
-    }
-    // Tagged batches' buffers, back to the reader (as many as can be alive at once).
-    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(in_flight + 2);
-    std::thread::scope(|scope| {
-        // The sender moves into the reader: the batches end when it returns.
-        let reader = scope.spawn(move || {
-            read_batches(inputs, options, &recycle_rx, |batch| batch_tx.send(batch).is_ok())
-        });
-        let writer = scope.spawn(|| write_batches(out_rx, slot_tx, sink, progress));
-        pool.in_place_scope(|tasks| {
-            for (k, batch) in batch_rx.into_iter().enumerate() {
-                if slot_rx.recv().is_err() {
-                    break; // The writer stopped: its error is reported below.
+    let order = Order {
+        sink,
+        progress,
+        ahead: BTreeMap::new(),
+        next: 0,
+        written: Written::new(),
+        failed: None,
+    };
+    let shared = Mutex::new(Shared {
+        batcher: Batcher::new(inputs, options),
+        taken: 0,
+        read_done: false,
+        read_error: None,
+        order,
+    });
+    let turn = Condvar::new();
+    let in_flight = 2 * threads;
+    let lock = || shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let work = || {
+        let mut folded = Normalized::default();
+        let mut state = lock();
+        loop {
+            while !state.read_done
+                && state.order.failed.is_none()
+                && state.taken - state.order.next >= in_flight
+            {
+                state = turn.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if state.read_done || state.order.failed.is_some() {
+                break;
+            }
+            let batch = match state.batcher.next_batch() {
+                Ok(Some(batch)) => batch,
+                Ok(None) => {
+                    state.read_done = true;
+                    break;
                 }
-                let out_tx = out_tx.clone();
-                let recycle_tx = recycle_tx.clone();
-                tasks.spawn(move |_| {
-                    // A whole batch on one worker, with the worker's fold buffer, reused from
-                    // record to record and batch to batch. A panic becomes `None`, which stops
-                    // the writer, so nothing waits for a batch that will never come.
-                    let rendered = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        FOLDED.with_borrow_mut(|folded| {
-                            batch.render(extractor, options, names, folded)
-                        })
-                    }));
-                    let _ = recycle_tx.try_send(batch.buf);
-                    let _ = out_tx.send((k, rendered.ok()));
-                });
+                Err(e) => {
+                    (state.read_done, state.read_error) = (true, Some(e));
+                    break;
+                }
+            };
+            let k = state.taken;
+            state.taken += 1;
+            drop(state);
+            // A panic becomes `None`, which stops the run with an error instead of leaving the
+            // batches after this one waiting.
+            let rendered = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                batch.render(extractor, options, names, &mut folded)
+            }));
+            state = lock();
+            state.batcher.recycle(batch.buf);
+            state.order.put(k, rendered.ok());
+            turn.notify_all();
+        }
+        drop(state);
+        turn.notify_all();
+    };
+    if threads == 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads)
+                .filter_map(|i| {
+                    // A worker that cannot start leaves its share to the others.
+                    let name = format!("alam-worker-{i}");
+                    std::thread::Builder::new().name(name).spawn_scoped(scope, work).ok()
+                })
+                .collect();
+            work();
+            for worker in workers {
+                if worker.join().is_err() {
+                    let mut state = lock();
+                    state.order.failed.get_or_insert(io::Error::other("a worker panicked"));
+                }
             }
         });
-        drop(out_tx);
-        let read = reader
-            .join()
-            .unwrap_or_else(|_| Err(Error::io(None, io::Error::other("reader panicked"))));
-        let write = writer.join().unwrap_or_else(|_| Err(io::Error::other("writer panicked")));
-        (read, write)
-    })
-}
-
-thread_local! {
-    /// A pool worker's fold buffer (`tag_one` lets a huge one go).
-    static FOLDED: std::cell::RefCell<Normalized> = std::cell::RefCell::new(Normalized::default());
+    }
+    let state = shared.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let read = match state.read_error {
+        Some(e) => Err(e),
+        None => Ok(state.batcher.skipped),
+    };
+    (read, state.order.finish())
 }
 
 /// The most bytes asked of an input in one `read`: the part of a line that runs past the end
@@ -676,23 +728,72 @@ const READ_CHUNK: usize = 64 << 10;
 #[cfg(test)]
 const READ_CHUNK: usize = 7;
 
-/// Cuts the inputs into batches, reading JSONL straight into the batches' buffers.
-struct Batcher<'a, E: FnMut(Batch) -> bool> {
+/// The JSONL input being read: where its next line starts in the batch's buffer.
+struct Jsonl {
+    index: usize,
+    /// The name for read errors.
+    name: PathBuf,
+    reader: Box<dyn Read + Send>,
+    line: u64,
+    /// The line being read starts at `start`; `[start..scanned]` holds no line end.
+    start: usize,
+    scanned: usize,
+    /// While a line over the limit is dropped: its length so far.
+    dropping: Option<u64>,
+}
+
+/// Cuts the inputs into batches, one at a time on request ([`Batcher::next_batch`]), reading
+/// JSONL straight into the batches' buffers.
+struct Batcher<'a> {
     options: &'a TagOptions,
-    emit: E,
+    inputs: std::iter::Enumerate<std::vec::IntoIter<Input>>,
+    /// The JSONL input being read, if any.
+    current: Option<Jsonl>,
+    /// Records seen (all shards), and those left to other shards.
+    position: u64,
+    skipped: u64,
     /// Buffers of tagged batches, to read into again.
-    recycled: &'a Receiver<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
     batch: Batch,
     /// How much of `batch.buf` holds input (the rest is zeroed memory to read into).
     filled: usize,
     /// Bytes of records and lines taken into the batch, counted toward `batch_bytes`.
     bytes: usize,
+    /// A full batch, handed out by the next call of `next_batch`.
+    ready: Option<Batch>,
+    /// A read error, returned once the lines read before it are handed out.
+    failed: Option<Error>,
 }
 
-impl<E: FnMut(Batch) -> bool> Batcher<'_, E> {
+impl<'a> Batcher<'a> {
+    fn new(inputs: Vec<Input>, options: &'a TagOptions) -> Batcher<'a> {
+        let mut batcher = Batcher {
+            options,
+            inputs: inputs.into_iter().enumerate(),
+            current: None,
+            position: 0,
+            skipped: 0,
+            spare: Vec::new(),
+            batch: Batch { buf: Vec::new(), records: Vec::new() },
+            filled: 0,
+            bytes: 0,
+            ready: None,
+            failed: None,
+        };
+        batcher.batch.buf = batcher.buffer(0);
+        batcher
+    }
+
+    /// Takes back the buffer of a tagged batch.
+    fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < 8 {
+            self.spare.push(buf);
+        }
+    }
+
     /// A buffer of at least `len` bytes, all initialized (reads go into it directly).
-    fn buffer(&self, len: usize) -> Vec<u8> {
-        let mut buf = self.recycled.try_recv().unwrap_or_default();
+    fn buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut buf = self.spare.pop().unwrap_or_default();
         let want = len.max(self.options.batch_bytes + READ_CHUNK);
         if buf.len() > 4 * want {
             buf = Vec::new(); // Grown for a long line: let it go, so memory stays flat.
@@ -703,10 +804,91 @@ impl<E: FnMut(Batch) -> bool> Batcher<'_, E> {
         buf
     }
 
-    /// Adds a record; a full batch is handed on, with the input bytes from `keep` on (the
-    /// start of a line not yet read to its end) moved to the next batch's buffer. Returns
-    /// false when the consumer is gone, and where the kept bytes now start.
-    fn push(&mut self, record: Option<Record>, len: usize, keep: usize) -> (bool, usize) {
+    /// The next batch, `None` after the last.
+    ///
+    /// # Errors
+    /// An input that cannot be opened or read (after the batch of the lines read before it).
+    fn next_batch(&mut self) -> Result<Option<Batch>> {
+        loop {
+            if let Some(batch) = self.ready.take() {
+                return Ok(Some(batch));
+            }
+            if let Some(e) = self.failed.take() {
+                return Err(e);
+            }
+            if let Some(mut jsonl) = self.current.take() {
+                match self.read_jsonl(&mut jsonl) {
+                    Ok(true) => {}
+                    Ok(false) => self.current = Some(jsonl),
+                    Err(e) => {
+                        // The whole lines read before the error are tagged first.
+                        self.failed = Some(Error::io(Some(jsonl.name.clone()), e));
+                        if !self.batch.records.is_empty() {
+                            let batch = Batch { buf: Vec::new(), records: Vec::new() };
+                            return Ok(Some(std::mem::replace(&mut self.batch, batch)));
+                        }
+                    }
+                }
+                continue;
+            }
+            let Some((index, input)) = self.inputs.next() else {
+                if self.batch.records.is_empty() {
+                    return Ok(None);
+                }
+                let batch = Batch { buf: Vec::new(), records: Vec::new() };
+                return Ok(Some(std::mem::replace(&mut self.batch, batch)));
+            };
+            match input.kind {
+                InputKind::Path { path, text: true } => self.read_text(index, &path)?,
+                InputKind::Path { path, .. } => {
+                    let reader = open(&path, None)?;
+                    self.start_jsonl(index, path, reader);
+                }
+                InputKind::Reader(reader) => {
+                    self.start_jsonl(index, PathBuf::from(&input.name), reader);
+                }
+            }
+        }
+    }
+
+    fn start_jsonl(&mut self, index: usize, name: PathBuf, reader: Box<dyn Read + Send>) {
+        let (start, scanned, dropping) = (self.filled, self.filled, None);
+        self.current = Some(Jsonl { index, name, reader, line: 0, start, scanned, dropping });
+    }
+
+    /// A `.txt` input: one document.
+    fn read_text(&mut self, index: usize, path: &Path) -> Result<()> {
+        let options = self.options;
+        let keep = options.shard.is_none_or(|(i, n)| self.position % n == i);
+        self.position += 1;
+        if !keep {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let mut bytes = Vec::new();
+        let limit = options.max_record_bytes as u64;
+        let mut reader = open(path, None)?;
+        (&mut reader)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(Some(path.into()), e))?;
+        let id = text_id(path);
+        let (len, body) = if bytes.len() as u64 > limit {
+            let rest = io::copy(&mut reader, &mut io::sink())
+                .map_err(|e| Error::io(Some(path.into()), e))?;
+            (0, Body::TooLarge { id: Some(id), bytes: bytes.len() as u64 + rest })
+        } else {
+            (bytes.len(), Body::Document { id, bytes })
+        };
+        let record = Record { input: index, line: None, body };
+        self.push(Some(record), len, self.filled);
+        Ok(())
+    }
+
+    /// Adds a record; a full batch is made ready, with the input bytes from `keep` on (the
+    /// start of a line not yet read to its end) moved to the next batch's buffer. Returns where
+    /// the kept bytes now start.
+    fn push(&mut self, record: Option<Record>, len: usize, keep: usize) -> usize {
         if let Some(record) = record {
             self.batch.records.push(record);
         }
@@ -714,89 +896,77 @@ impl<E: FnMut(Batch) -> bool> Batcher<'_, E> {
         let full = self.batch.records.len() >= self.options.batch_records
             || self.bytes >= self.options.batch_bytes;
         if !full {
-            return (true, keep);
+            return keep;
         }
-        (self.hand_on(keep), 0)
+        self.hand_on(keep);
+        0
     }
 
-    /// Hands the batch on, moving `batch.buf[keep..filled]` to the start of the next buffer.
-    fn hand_on(&mut self, keep: usize) -> bool {
+    /// Makes the batch ready (when it holds records), moving `batch.buf[keep..filled]` to the
+    /// start of the next buffer.
+    fn hand_on(&mut self, keep: usize) {
         let rest = self.filled - keep;
         self.bytes = 0;
         if self.batch.records.is_empty() {
             // Only lines of other shards: nothing to hand on, the buffer is reused as it is.
             self.batch.buf.copy_within(keep..self.filled, 0);
             self.filled = rest;
-            return true;
+            return;
         }
         let mut next = self.buffer(rest + READ_CHUNK);
         next[..rest].copy_from_slice(&self.batch.buf[keep..self.filled]);
         let next = Batch { buf: next, records: Vec::new() };
-        let batch = std::mem::replace(&mut self.batch, next);
+        self.ready = Some(std::mem::replace(&mut self.batch, next));
         self.filled = rest;
-        (self.emit)(batch)
     }
 
     /// Makes room for a read after `filled`: hands the batch on (moving the line being read,
     /// from `start`, to the next buffer), or grows the buffer when that line fills it alone.
-    /// Returns false when the consumer is gone, and where the line now starts.
-    fn room(&mut self, start: usize) -> (bool, usize) {
+    /// Returns where the line now starts.
+    fn room(&mut self, start: usize) -> usize {
         if self.batch.buf.len() - self.filled >= READ_CHUNK {
-            return (true, start);
+            return start;
         }
-        if (start > 0 || !self.batch.records.is_empty()) && !self.hand_on(start) {
-            return (false, 0);
+        if start > 0 || !self.batch.records.is_empty() {
+            self.hand_on(start);
         }
         if self.batch.buf.len() - self.filled < READ_CHUNK {
             let len = (self.filled + READ_CHUNK).max(2 * self.batch.buf.len());
             self.batch.buf.resize(len, 0);
         }
-        (true, 0)
+        0
     }
 
-    /// Reads one JSONL input to its end. Returns false when the consumer is gone.
-    fn read_jsonl(
-        &mut self,
-        input: usize,
-        reader: &mut dyn Read,
-        position: &mut u64,
-        skipped: &mut u64,
-    ) -> io::Result<bool> {
+    /// Reads the JSONL input until a batch is ready (false) or the input ends (true).
+    fn read_jsonl(&mut self, j: &mut Jsonl) -> io::Result<bool> {
         let options = self.options;
         let limit = options.max_record_bytes;
-        let in_shard = |position: u64| options.shard.is_none_or(|(i, n)| position % n == i);
-        let mut line = 0u64;
-        // The line being read starts at `start`; `[start..scanned]` holds no line end.
-        let mut start = self.filled;
-        let mut scanned = start;
-        // While a line over the limit is dropped: its length so far.
-        let mut dropping: Option<u64> = None;
         loop {
-            let found = memchr::memchr(b'\n', &self.batch.buf[scanned..self.filled]);
-            let (end, eof) = match found.map(|i| scanned + i) {
+            let found = memchr::memchr(b'\n', &self.batch.buf[j.scanned..self.filled]);
+            let (end, eof) = match found.map(|i| j.scanned + i) {
                 Some(end) => (end, false),
                 None => {
-                    scanned = self.filled;
-                    if dropping.is_none() && self.filled - start > limit {
-                        dropping = Some(0);
+                    j.scanned = self.filled;
+                    if j.dropping.is_none() && self.filled - j.start > limit {
+                        j.dropping = Some(0);
                     }
-                    if let Some(so_far) = &mut dropping {
-                        *so_far += (self.filled - start) as u64;
-                        self.filled = start;
-                        scanned = start;
+                    if let Some(so_far) = &mut j.dropping {
+                        *so_far += (self.filled - j.start) as u64;
+                        self.filled = j.start;
+                        j.scanned = j.start;
                     }
-                    let (alive, moved) = self.room(start);
-                    if !alive {
-                        return Ok(false);
+                    let moved = self.room(j.start);
+                    (j.start, j.scanned) = (moved, moved + (j.scanned - j.start));
+                    if self.ready.is_some() {
+                        return Ok(false); // Read on at the next call.
                     }
-                    (start, scanned) = (moved, moved + (scanned - start));
                     let to = (self.filled + READ_CHUNK).min(self.batch.buf.len());
                     let n = loop {
-                        match reader.read(&mut self.batch.buf[self.filled..to]) {
+                        match j.reader.read(&mut self.batch.buf[self.filled..to]) {
                             Ok(n) => break n,
                             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                             Err(e) => {
-                                let what = format!("read error after line {line}: {e}");
+                                let what = format!("read error after line {}: {e}", j.line);
                                 return Err(io::Error::new(e.kind(), what));
                             }
                         }
@@ -805,119 +975,47 @@ impl<E: FnMut(Batch) -> bool> Batcher<'_, E> {
                         self.filled += n;
                         continue;
                     }
-                    if start == self.filled && dropping.is_none() {
+                    if j.start == self.filled && j.dropping.is_none() {
                         return Ok(true); // The input ends with a line end (or is empty).
                     }
                     (self.filled, true) // A last line without a line end.
                 }
             };
             // A whole line: `start..end`, its line end (if any) at `end`.
-            line += 1;
+            j.line += 1;
+            let start = j.start;
             let next = if eof { end } else { end + 1 };
             let len = next - start;
-            let keep = in_shard(*position);
-            *position += 1;
+            let keep = options.shard.is_none_or(|(i, n)| self.position % n == i);
+            self.position += 1;
+            let (input, line) = (j.index, Some(j.line));
             let record = if !keep {
-                *skipped += 1;
+                self.skipped += 1;
                 None
-            } else if let Some(so_far) = dropping.take() {
+            } else if let Some(so_far) = j.dropping {
                 let bytes = so_far + len as u64;
-                Some(Record { input, line: Some(line), body: Body::TooLarge { id: None, bytes } })
+                Some(Record { input, line, body: Body::TooLarge { id: None, bytes } })
             } else if len > limit {
                 let bytes = len as u64;
-                Some(Record { input, line: Some(line), body: Body::TooLarge { id: None, bytes } })
+                Some(Record { input, line, body: Body::TooLarge { id: None, bytes } })
             } else {
                 let mut e = end;
                 if !eof && e > start && self.batch.buf[e - 1] == b'\r' {
                     e -= 1;
                 }
-                Some(Record { input, line: Some(line), body: Body::Line(start..e) })
+                Some(Record { input, line, body: Body::Line(start..e) })
             };
-            dropping = None;
-            let (alive, moved) = self.push(record, len, next);
-            if !alive {
-                return Ok(false);
-            }
+            j.dropping = None;
+            let moved = self.push(record, len, next);
             if eof {
                 return Ok(true);
             }
-            start = moved;
-            scanned = moved;
-        }
-    }
-}
-
-/// Reads every input into batches, handing each to `emit`, which returns false to stop the
-/// reading (the consumer is gone); `recycled` gives back the buffers of tagged batches.
-/// Returns the number of records left to other shards.
-fn read_batches(
-    inputs: Vec<Input>,
-    options: &TagOptions,
-    recycled: &Receiver<Vec<u8>>,
-    emit: impl FnMut(Batch) -> bool,
-) -> Result<u64> {
-    let mut position = 0u64;
-    let mut skipped = 0u64;
-    let mut batcher = Batcher {
-        options,
-        emit,
-        recycled,
-        batch: Batch { buf: Vec::new(), records: Vec::new() },
-        filled: 0,
-        bytes: 0,
-    };
-    batcher.batch.buf = batcher.buffer(0);
-    for (index, input) in inputs.into_iter().enumerate() {
-        match input.kind {
-            InputKind::Path { path, text: true } => {
-                let keep = options.shard.is_none_or(|(i, n)| position % n == i);
-                position += 1;
-                if !keep {
-                    skipped += 1;
-                    continue;
-                }
-                let mut bytes = Vec::new();
-                let limit = options.max_record_bytes as u64;
-                let mut reader = open(&path, None)?;
-                (&mut reader)
-                    .take(limit + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| Error::io(Some(path.clone()), e))?;
-                let id = text_id(&path);
-                let (len, body) = if bytes.len() as u64 > limit {
-                    let rest = io::copy(&mut reader, &mut io::sink())
-                        .map_err(|e| Error::io(Some(path.clone()), e))?;
-                    (0, Body::TooLarge { id: Some(id), bytes: bytes.len() as u64 + rest })
-                } else {
-                    (bytes.len(), Body::Document { id, bytes })
-                };
-                let record = Record { input: index, line: None, body };
-                let filled = batcher.filled;
-                if !batcher.push(Some(record), len, filled).0 {
-                    return Ok(skipped);
-                }
-            }
-            kind => {
-                let (mut reader, path) = match kind {
-                    InputKind::Path { path, .. } => (open(&path, None)?, Some(path)),
-                    InputKind::Reader(reader) => (reader, None),
-                };
-                let alive =
-                    batcher.read_jsonl(index, &mut reader, &mut position, &mut skipped).map_err(
-                        |e| Error::io(path.clone().or_else(|| Some(PathBuf::from(&input.name))), e),
-                    )?;
-                if !alive {
-                    return Ok(skipped);
-                }
+            (j.start, j.scanned) = (moved, moved);
+            if self.ready.is_some() {
+                return Ok(false);
             }
         }
     }
-    if !batcher.batch.records.is_empty() {
-        let batch =
-            std::mem::replace(&mut batcher.batch, Batch { buf: Vec::new(), records: Vec::new() });
-        (batcher.emit)(batch);
-    }
-    Ok(skipped)
 }
 
 /// The id of a `.txt` document: its file name without the extensions.
@@ -955,35 +1053,6 @@ impl Written {
         }
         Ok(())
     }
-}
-
-/// Writes the tagged batches in order (batch `k` after batch `k - 1`, whatever order they come
-/// in); `None` for a batch is a worker that panicked, an error.
-fn write_batches(
-    rx: Receiver<(usize, Option<Vec<Rendered>>)>,
-    slots: SyncSender<()>,
-    sink: &mut dyn Sink,
-    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
-) -> io::Result<Written> {
-    let mut w = Written::new();
-    // Batches tagged ahead of the next one to write, by number.
-    let mut ahead: BTreeMap<usize, Vec<Rendered>> = BTreeMap::new();
-    let mut next = 0;
-    for (k, batch) in rx {
-        let batch = batch.ok_or_else(|| io::Error::other("a worker panicked while tagging"))?;
-        ahead.insert(k, batch);
-        while let Some(batch) = ahead.remove(&next) {
-            next += 1;
-            w.write(&batch, sink)?;
-            let _ = slots.try_send(());
-            if let Some(progress) = progress {
-                progress(w.documents + w.errors, w.bytes);
-            }
-        }
-    }
-    debug_assert!(ahead.is_empty(), "batches lost before {next}");
-    sink.finish()?;
-    Ok(w)
 }
 
 #[derive(Serialize)]
@@ -1182,12 +1251,12 @@ mod tests {
     /// What a record read: its input, line, and its line's bytes or, over the limit, its size.
     type Seen = (usize, u64, Result<Vec<u8>, u64>);
 
-    /// The records `read_batches` makes of `inputs`, in order, and the batches' sizes.
+    /// The records a [`Batcher`] makes of `inputs`, in order, and the batches' sizes.
     fn read_all(inputs: Vec<Input>, options: &TagOptions) -> (Vec<Seen>, Vec<usize>, u64) {
-        let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(2);
+        let mut batcher = Batcher::new(inputs, options);
         let mut seen = Vec::new();
         let mut sizes = Vec::new();
-        let skipped = read_batches(inputs, options, &recycle_rx, |batch| {
+        while let Some(batch) = batcher.next_batch().unwrap() {
             sizes.push(batch.records.len());
             for r in &batch.records {
                 let what = match &r.body {
@@ -1197,11 +1266,9 @@ mod tests {
                 };
                 seen.push((r.input, r.line.unwrap(), what));
             }
-            let _ = recycle_tx.try_send(batch.buf);
-            true
-        })
-        .unwrap();
-        (seen, sizes, skipped)
+            batcher.recycle(batch.buf);
+        }
+        (seen, sizes, batcher.skipped)
     }
 
     proptest::proptest! {
@@ -1303,25 +1370,27 @@ mod tests {
         let batch = |text: &str| {
             vec![Rendered { output: Output::Jsonl(text.to_string()), kinds: Vec::new(), bytes: 1 }]
         };
-        let (tx, rx) = sync_channel(8);
-        for (k, text) in [(2, "c"), (0, "a"), (1, "b")] {
-            tx.send((k, Some(batch(text)))).unwrap();
+        fn order(sink: &mut dyn Sink) -> Order<'_> {
+            let (ahead, written) = (BTreeMap::new(), Written::new());
+            Order { sink, progress: None, ahead, next: 0, written, failed: None }
         }
-        drop(tx);
-        let (slot_tx, _slot_rx) = sync_channel(8);
         let mut out = Vec::new();
-        let written = write_batches(rx, slot_tx, &mut JsonlSink::new(&mut out), None).unwrap();
+        let mut sink = JsonlSink::new(&mut out);
+        let mut o = order(&mut sink);
+        for (k, text) in [(2, "c"), (0, "a"), (1, "b")] {
+            o.put(k, Some(batch(text)));
+        }
+        let written = o.finish().unwrap();
         assert_eq!(out, b"a\nb\nc\n");
         assert_eq!(written.documents, 3);
 
-        let (tx, rx) = sync_channel(8);
-        tx.send((1, Some(batch("b")))).unwrap();
-        tx.send((0, None)).unwrap();
-        let (slot_tx, _slot_rx) = sync_channel(8);
         let mut out = Vec::new();
-        let Err(err) = write_batches(rx, slot_tx, &mut JsonlSink::new(&mut out), None) else {
-            panic!("a lost batch is an error");
-        };
+        let mut sink = JsonlSink::new(&mut out);
+        let mut o = order(&mut sink);
+        o.put(1, Some(batch("b")));
+        o.put(0, None);
+        o.put(2, Some(batch("c")));
+        let Err(err) = o.finish() else { panic!("a lost batch is an error") };
         assert!(err.to_string().contains("panicked"), "{err}");
         assert!(out.is_empty());
     }

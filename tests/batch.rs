@@ -598,6 +598,48 @@ fn long_and_short_records_come_out_in_input_order() {
     }
 }
 
+/// An input that fails after some lines: the lines read before the failure are tagged and
+/// written, in order, and the run ends with the read error, naming the input and the line,
+/// with any number of threads.
+#[test]
+fn a_read_error_ends_the_run_after_the_lines_before_it() {
+    struct Broken(Cursor<Vec<u8>>);
+    impl std::io::Read for Broken {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(1000);
+            match self.0.read(&mut buf[..n])? {
+                0 => Err(std::io::Error::other("device gone")),
+                n => Ok(n),
+            }
+        }
+    }
+    let lines: String =
+        (0..200).map(|i| format!("{{\"id\":{i},\"text\":\"وصل الوفد إلى باماكو\"}}\n")).collect();
+    for threads in [1, 2, 4] {
+        let mut options = TagOptions::default();
+        options.batch_records = 7;
+        let mut out = Vec::new();
+        let result = tag_inputs(
+            extractor(),
+            vec![Input::reader("mem", Broken(Cursor::new(lines.clone().into_bytes())))],
+            &options,
+            threads,
+            &mut JsonlSink::new(&mut out),
+            None,
+        );
+        let err = result.expect_err("the read error");
+        let message = err.to_string();
+        assert!(message.contains("mem") && message.contains("device gone"), "{message}");
+        assert!(message.contains("after line 200"), "{message}");
+        let ids: Vec<u64> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, (0..200).collect::<Vec<u64>>(), "{threads} threads");
+    }
+}
+
 /// A sink that fails after a few records stops the run with its error, with any number of
 /// threads (no worker or reader left waiting).
 #[test]
