@@ -665,13 +665,21 @@ fn tag_batches(
             if state.read_done || state.order.failed.is_some() {
                 break;
             }
-            let batch = match state.batcher.next_batch() {
-                Ok(Some(batch)) => batch,
-                Ok(None) => {
+            // A panic while reading or writing (a bug, or a library user's sink) ends the run
+            // with an error too, instead of leaving the other workers waiting.
+            let next = std::panic::catch_unwind(AssertUnwindSafe(|| state.batcher.next_batch()));
+            let batch = match next {
+                Ok(Ok(Some(batch))) => batch,
+                Ok(Ok(None)) => {
                     state.read_done = true;
                     break;
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
+                    (state.read_done, state.read_error) = (true, Some(e));
+                    break;
+                }
+                Err(_) => {
+                    let e = Error::io(None, io::Error::other("reading the input panicked"));
                     (state.read_done, state.read_error) = (true, Some(e));
                     break;
                 }
@@ -686,7 +694,10 @@ fn tag_batches(
             }));
             state = lock();
             state.batcher.recycle(batch.buf);
-            state.order.put(k, rendered.ok());
+            let order = &mut state.order;
+            if std::panic::catch_unwind(AssertUnwindSafe(|| order.put(k, rendered.ok()))).is_err() {
+                order.failed.get_or_insert(io::Error::other("writing the output panicked"));
+            }
             turn.notify_all();
         }
         drop(state);

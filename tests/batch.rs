@@ -640,6 +640,39 @@ fn a_read_error_ends_the_run_after_the_lines_before_it() {
     }
 }
 
+/// A sink that panics (a library user's bug) ends the run with an error, with any number of
+/// threads: no worker is left waiting for a batch that will never be written.
+#[test]
+fn a_panicking_sink_ends_the_run_with_an_error() {
+    struct Panicking(usize);
+    impl alam::batch::Sink for Panicking {
+        fn write(&mut self, _: &alam::batch::Output) -> std::io::Result<()> {
+            self.0 += 1;
+            assert!(self.0 < 10, "the sink gives up");
+            Ok(())
+        }
+        fn finish(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let input: String =
+        (0..300).map(|i| format!("{{\"id\":{i},\"text\":\"وصل الوفد إلى باماكو\"}}\n")).collect();
+    for threads in [1, 2, 4] {
+        let mut options = TagOptions::default();
+        options.batch_records = 3;
+        let result = tag_inputs(
+            extractor(),
+            vec![Input::reader("mem", Cursor::new(input.clone().into_bytes()))],
+            &options,
+            threads,
+            &mut Panicking(0),
+            None,
+        );
+        let err = result.expect_err("an error, not a hang or a panic");
+        assert!(err.to_string().contains("panicked"), "{threads} threads: {err}");
+    }
+}
+
 /// A sink that fails after a few records stops the run with its error, with any number of
 /// threads (no worker or reader left waiting).
 #[test]
