@@ -612,6 +612,25 @@ pub(crate) fn word_end_before(text: &str, start: usize, next: usize) -> usize {
             return next - 1;
         }
     }
+    // The next usual ones: Arabic punctuation (، ؛ ؟), and a space after it, after an Arabic
+    // letter. A lead byte 0xD8..=0xDB always starts a two-byte character of U+0600..U+06FF.
+    let arabic_before = |at: usize| -> Option<bool> {
+        let lead = *bytes.get(at.checked_sub(2)?)?;
+        (at >= start + 2 && (0xD8..=0xDB).contains(&lead)).then(|| {
+            let i = usize::from(lead & 3) << 6 | usize::from(bytes[at - 1] & 0x3F);
+            crate::normalize::is_arabic_word_char(i)
+        })
+    };
+    let mut end = next;
+    if end > start && bytes[end - 1] == b' ' {
+        end -= 1;
+    }
+    if arabic_before(end) == Some(false) {
+        end -= 2;
+        if arabic_before(end) == Some(true) {
+            return end;
+        }
+    }
     let mut end = next;
     while end > start && !word_char_before(text, end) {
         end -= 1;

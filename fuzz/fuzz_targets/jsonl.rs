@@ -27,8 +27,8 @@ fuzz_target!(|data: &[u8]| {
     options.max_record_bytes = MAX_RECORD;
     let mut out = Vec::new();
     let inputs = vec![Input::reader("fuzz", Cursor::new(data.to_vec()))];
-    // Two workers for one input in eight (several batches tagged at once, put back in order by
-    // the writer); one otherwise, since a pool per input slows the fuzzer down.
+    // Two workers for one input in eight (several batches tagged at once, written back in
+    // order); one otherwise, since threads per input slow the fuzzer down.
     let threads = if data.len() % 8 == 7 { 2 } else { 1 };
     let stats =
         tag_inputs(embedded(), inputs, &options, threads, &mut JsonlSink::new(&mut out), None)
