@@ -265,8 +265,9 @@ struct EvalArgs {
 #[cfg(feature = "mimalloc")]
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Turns off mimalloc's purging (giving freed pages back to the OS 10 ms after they empty),
-/// unless `MIMALLOC_PURGE_DELAY` says otherwise: `alam tag`'s memory is flat, so purging only
+/// Turns off mimalloc's purging (giving freed pages back to the OS a while after they empty:
+/// `purge_delay`, 1 s in v3, times more for its arenas), unless `MIMALLOC_PURGE_DELAY` says
+/// otherwise: `alam tag`'s memory is flat, so purging only
 /// costs `madvise` calls and page faults to touch the pages again, and at exit it purges
 /// everything (about 2 ms a run, on the critical path: 2.7 ms of 181 with two threads on 46 MB).
 #[cfg(feature = "mimalloc")]

@@ -377,6 +377,19 @@ fn is_word_char_slow(c: char) -> bool {
 /// character read it with no check that it was made (a test checks it against the Unicode
 /// tables of the standard library; if they change, it prints the new table).
 #[rustfmt::skip]
+const TWO_BYTE_WORD: [u64; 30] = [
+    0x762C_0400_0000_0000, 0xFF7F_FFFF_FF7F_FFFF, 0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF,
+    0x0000_501F_0003_FFC3, 0x0000_0000_0000_0000, 0xBCDF_FFF8_0000_0020,
+    0xFFFF_FFFB_FFFF_D740, 0xFFBF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF_FFFF, 0xFFFF_FFFF_FFFF_FC03, 0xFFFF_FFFF_FFFF_FFFF,
+    0xFFFE_FFFF_FFFF_FFFF, 0xFFFF_FFFF_027F_FFFF, 0xBFFF_0000_0000_01FF,
+    0x0007_87FF_FFFF_00B6, 0xFFFF_FFFF_07FF_0000, 0xFFFF_C3FF_FFFF_FFFF,
+    0xFFFF_FFFF_FFFF_FFFF, 0x9FFF_FFFF_FFEF_FFFF, 0xFFFF_FFFF_FFFF_0000,
+    0xFFFF_FFFF_FFFF_E000, 0x0003_FFFF_FFFF_FFFF, 0x0430_07FF_FFFF_FFFF,
+];
+
 /// [`is_arabic_word_char`] as 256 bits in eight u32 (bit `i % 32` of word `i / 32` for
 /// U+0600 + `i`), for lookups in vector registers.
 pub(crate) const ARABIC_WORD: [u32; 8] = {
@@ -389,39 +402,6 @@ pub(crate) const ARABIC_WORD: [u32; 8] = {
     }
     words
 };
-
-const TWO_BYTE_WORD: [u64; 30] = [
-    0x762C_0400_0000_0000,
-    0xFF7F_FFFF_FF7F_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0x0000_501F_0003_FFC3,
-    0x0000_0000_0000_0000,
-    0xBCDF_FFF8_0000_0020,
-    0xFFFF_FFFB_FFFF_D740,
-    0xFFBF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FC03,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0xFFFE_FFFF_FFFF_FFFF,
-    0xFFFF_FFFF_027F_FFFF,
-    0xBFFF_0000_0000_01FF,
-    0x0007_87FF_FFFF_00B6,
-    0xFFFF_FFFF_07FF_0000,
-    0xFFFF_C3FF_FFFF_FFFF,
-    0xFFFF_FFFF_FFFF_FFFF,
-    0x9FFF_FFFF_FFEF_FFFF,
-    0xFFFF_FFFF_FFFF_0000,
-    0xFFFF_FFFF_FFFF_E000,
-    0x0003_FFFF_FFFF_FFFF,
-    0x0430_07FF_FFFF_FFFF,
-];
 
 /// The state of one folding pass; with `MAP`, the offset anchors and word starts are kept too.
 struct Sink<'a, const MAP: bool> {
