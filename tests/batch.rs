@@ -598,6 +598,26 @@ fn long_and_short_records_come_out_in_input_order() {
     }
 }
 
+/// `n` JSONL records naming Bamako, with ids 0 to n - 1.
+fn bamako_records(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| format!("{{\"id\":{i},\"text\":\"وصل الوفد إلى باماكو\"}}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Tags one JSONL reader, named `mem`, in batches of `batch_records` on `threads` workers.
+fn tag_reader(
+    reader: impl std::io::Read + Send + 'static,
+    batch_records: usize,
+    threads: usize,
+    sink: &mut dyn alam::batch::Sink,
+) -> alam::Result<alam::batch::Stats> {
+    let mut options = TagOptions::default();
+    options.batch_records = batch_records;
+    tag_inputs(extractor(), vec![Input::reader("mem", reader)], &options, threads, sink, None)
+}
+
 /// An input that fails after some lines: the lines read before the failure are tagged and
 /// written, in order, and the run ends with the read error, naming the input and the line,
 /// with any number of threads.
@@ -613,20 +633,10 @@ fn a_read_error_ends_the_run_after_the_lines_before_it() {
             }
         }
     }
-    let lines: String =
-        (0..200).map(|i| format!("{{\"id\":{i},\"text\":\"وصل الوفد إلى باماكو\"}}\n")).collect();
     for threads in [1, 2, 4] {
-        let mut options = TagOptions::default();
-        options.batch_records = 7;
         let mut out = Vec::new();
-        let result = tag_inputs(
-            extractor(),
-            vec![Input::reader("mem", Broken(Cursor::new(lines.clone().into_bytes())))],
-            &options,
-            threads,
-            &mut JsonlSink::new(&mut out),
-            None,
-        );
+        let input = Broken(Cursor::new(bamako_records(200)));
+        let result = tag_reader(input, 7, threads, &mut JsonlSink::new(&mut out));
         let err = result.expect_err("the read error");
         let message = err.to_string();
         assert!(message.contains("mem") && message.contains("device gone"), "{message}");
@@ -655,19 +665,8 @@ fn a_panicking_sink_ends_the_run_with_an_error() {
             Ok(())
         }
     }
-    let input: String =
-        (0..300).map(|i| format!("{{\"id\":{i},\"text\":\"وصل الوفد إلى باماكو\"}}\n")).collect();
     for threads in [1, 2, 4] {
-        let mut options = TagOptions::default();
-        options.batch_records = 3;
-        let result = tag_inputs(
-            extractor(),
-            vec![Input::reader("mem", Cursor::new(input.clone().into_bytes()))],
-            &options,
-            threads,
-            &mut Panicking(0),
-            None,
-        );
+        let result = tag_reader(Cursor::new(bamako_records(300)), 3, threads, &mut Panicking(0));
         let err = result.expect_err("an error, not a hang or a panic");
         assert!(err.to_string().contains("panicked"), "{threads} threads: {err}");
     }
@@ -690,19 +689,8 @@ fn a_failing_sink_stops_the_run() {
             Ok(())
         }
     }
-    let input: String =
-        (0..500).map(|i| format!("{{\"id\":{i},\"text\":\"وصل الوفد إلى باماكو\"}}\n")).collect();
     for threads in [1, 2, 4] {
-        let mut options = TagOptions::default();
-        options.batch_records = 3;
-        let result = tag_inputs(
-            extractor(),
-            vec![Input::reader("mem", Cursor::new(input.clone().into_bytes()))],
-            &options,
-            threads,
-            &mut Failing(10),
-            None,
-        );
+        let result = tag_reader(Cursor::new(bamako_records(500)), 3, threads, &mut Failing(10));
         let err = result.expect_err("the sink's error");
         assert!(err.to_string().contains("disk full"), "{threads} threads: {err}");
     }
