@@ -296,6 +296,7 @@ impl<R: Read> Read for Counting<R> {
 /// Records read together, tagged by one worker. The JSONL lines are read straight into `buf`
 /// (no copy per line), and the buffer goes back to the reader once the batch is tagged, so a run
 /// reuses a few buffers instead of touching fresh memory for every line.
+#[derive(Default)]
 struct Batch {
     buf: Vec<u8>,
     records: Vec<Record>,
@@ -785,7 +786,7 @@ impl<'a> Batcher<'a> {
             position: 0,
             skipped: 0,
             spare: Vec::new(),
-            batch: Batch { buf: Vec::new(), records: Vec::new() },
+            batch: Batch::default(),
             filled: 0,
             bytes: 0,
             ready: None,
@@ -834,20 +835,15 @@ impl<'a> Batcher<'a> {
                     Err(e) => {
                         // The whole lines read before the error are tagged first.
                         self.failed = Some(Error::io(Some(jsonl.name.clone()), e));
-                        if !self.batch.records.is_empty() {
-                            let batch = Batch { buf: Vec::new(), records: Vec::new() };
-                            return Ok(Some(std::mem::replace(&mut self.batch, batch)));
+                        if let Some(batch) = self.take_partial() {
+                            return Ok(Some(batch));
                         }
                     }
                 }
                 continue;
             }
             let Some((index, input)) = self.inputs.next() else {
-                if self.batch.records.is_empty() {
-                    return Ok(None);
-                }
-                let batch = Batch { buf: Vec::new(), records: Vec::new() };
-                return Ok(Some(std::mem::replace(&mut self.batch, batch)));
+                return Ok(self.take_partial());
             };
             match input.kind {
                 InputKind::Path { path, text: true } => self.read_text(index, &path)?,
@@ -860,6 +856,12 @@ impl<'a> Batcher<'a> {
                 }
             }
         }
+    }
+
+    /// The batch being filled, when it holds records: the last one, handed out before it is
+    /// full (no more input will come).
+    fn take_partial(&mut self) -> Option<Batch> {
+        (!self.batch.records.is_empty()).then(|| std::mem::take(&mut self.batch))
     }
 
     fn start_jsonl(&mut self, index: usize, name: PathBuf, reader: Box<dyn Read + Send>) {
