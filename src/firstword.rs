@@ -605,16 +605,9 @@ fn pair_key(first: u64, second: u64) -> u64 {
 #[inline]
 pub(crate) fn word_end_before(text: &str, start: usize, next: usize) -> usize {
     let bytes = text.as_bytes();
-    // The usual case: one space, after an Arabic letter (two bytes, lead 0xD8..=0xDB, so
-    // U+0600..U+06FF: the lead's low two bits and the second byte's six).
-    if next >= start + 3 && bytes[next - 1] == b' ' && (0xD8..=0xDB).contains(&bytes[next - 3]) {
-        let arabic = usize::from(bytes[next - 3] & 3) << 6 | usize::from(bytes[next - 2] & 0x3F);
-        if crate::normalize::is_arabic_word_char(arabic) {
-            return next - 1;
-        }
-    }
-    // The next usual ones: Arabic punctuation (، ؛ ؟), and a space after it, after an Arabic
-    // letter. A lead byte 0xD8..=0xDB always starts a two-byte character of U+0600..U+06FF.
+    // Whether the character before `at` (not before `start`) is an Arabic word character, when
+    // it is in U+0600..U+06FF: a lead byte 0xD8..=0xDB always starts a two-byte character there
+    // (the lead's low two bits and the second byte's six give its place in the block).
     let arabic_before = |at: usize| -> Option<bool> {
         let lead = *bytes.get(at.checked_sub(2)?)?;
         (at >= start + 2 && (0xD8..=0xDB).contains(&lead)).then(|| {
@@ -622,15 +615,16 @@ pub(crate) fn word_end_before(text: &str, start: usize, next: usize) -> usize {
             crate::normalize::is_arabic_word_char(i)
         })
     };
+    // The usual cases, after a space if there is one: an Arabic letter (the run ends there), or
+    // Arabic punctuation (، ؛ ؟) after an Arabic letter.
     let mut end = next;
     if end > start && bytes[end - 1] == b' ' {
         end -= 1;
     }
-    if arabic_before(end) == Some(false) {
-        end -= 2;
-        if arabic_before(end) == Some(true) {
-            return end;
-        }
+    match arabic_before(end) {
+        Some(true) => return end,
+        Some(false) if arabic_before(end - 2) == Some(true) => return end - 2,
+        _ => {}
     }
     let mut end = next;
     while end > start && !word_char_before(text, end) {
