@@ -75,8 +75,18 @@ pub(crate) fn path(dir: &Path, key: &[u8]) -> PathBuf {
 
 /// The payload of the cache file at `path`, if there is one written under `key` and intact: the
 /// file's bytes and where the payload starts in them.
-pub(crate) fn read(path: &Path, key: &[u8]) -> Option<(Vec<u8>, usize)> {
-    let data = fs::read(path).ok()?;
+///
+/// The file is mapped, not read: its pages are the page cache's, where reading copied 2.7 MB
+/// into fresh memory (start-up 5.9 -> 5.3 ms of CPU).
+pub(crate) fn read(path: &Path, key: &[u8]) -> Option<(memmap2::Mmap, usize)> {
+    let file = fs::File::open(path).ok()?;
+    // SAFETY: the mapping is valid while the file's bytes stay as they are. Cache files are
+    // never written in place: `write` fills a temporary file and renames it over the old one,
+    // and `prune` unlinks, so a mapped file's inode keeps its bytes (and, unlinked, lives on
+    // until unmapped). Only a process writing or truncating the file by hand in the cache
+    // directory could change them under us, and the mapping is dropped once the extractor is
+    // decoded (a few milliseconds).
+    let data = unsafe { memmap2::Mmap::map(&file) }.ok()?;
     let header = MAGIC.len() + 4 + key.len() + 8 + 4;
     if data.len() < header
         || &data[..MAGIC.len()] != MAGIC
@@ -198,6 +208,41 @@ impl Writer {
     }
 }
 
+/// Strings kept back to back in one buffer, read by index: one allocation where a `Vec<String>`
+/// made one per string (start-up reads tens of thousands of them from the cache).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Packed {
+    text: Box<str>,
+    /// The end of each string in `text`; each starts where the one before ends.
+    ends: Vec<u32>,
+}
+
+impl Packed {
+    /// The strings of `strings`, in order.
+    ///
+    /// # Panics
+    /// When they hold 4 GiB of text or more together.
+    pub(crate) fn new<'a>(strings: impl IntoIterator<Item = &'a str>) -> Packed {
+        let (mut text, mut ends) = (String::new(), Vec::new());
+        for s in strings {
+            text.push_str(s);
+            ends.push(u32::try_from(text.len()).expect("packed strings hold less than 4 GiB"));
+        }
+        Packed { text: text.into_boxed_str(), ends }
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+    /// String `i`.
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
 /// The payload ended early or holds a value this program cannot have written.
 #[derive(Debug)]
 pub(crate) struct Malformed;
@@ -268,6 +313,22 @@ impl<'a> Reader<'a> {
         self.strings = &self.strings[n..];
         Ok(s)
     }
+    /// `n` strings written one after another, read as one: their text and the end of each in
+    /// it (the lengths are in the numbers, the bytes back to back in the strings).
+    pub(crate) fn packed(&mut self, n: usize) -> Result<Packed, Malformed> {
+        let mut ends = Vec::with_capacity(n);
+        let mut end = 0u32;
+        for _ in 0..n {
+            end = end.checked_add(self.u32()?).ok_or(Malformed)?;
+            ends.push(end);
+        }
+        let text = self.strings.get(..end as usize).ok_or(Malformed)?;
+        if !ends.iter().all(|&e| text.is_char_boundary(e as usize)) {
+            return Err(Malformed);
+        }
+        self.strings = &self.strings[end as usize..];
+        Ok(Packed { text: text.into(), ends })
+    }
     pub(crate) fn string(&mut self) -> Result<String, Malformed> {
         self.str().map(str::to_string)
     }
@@ -285,18 +346,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = b"key".to_vec();
         let path = path(dir.path(), &key);
-        let payload = |found: Option<(Vec<u8>, usize)>| found.map(|(data, at)| data[at..].to_vec());
-        assert_eq!(read(&path, &key), None, "no file yet");
+        let payload =
+            |found: Option<(memmap2::Mmap, usize)>| found.map(|(data, at)| data[at..].to_vec());
+        assert_eq!(payload(read(&path, &key)), None, "no file yet");
         write(&path, &key, b"payload").unwrap();
         assert_eq!(payload(read(&path, &key)).as_deref(), Some(&b"payload"[..]));
-        assert_eq!(read(&path, b"other key"), None);
+        assert_eq!(payload(read(&path, b"other key")), None);
         let mut data = fs::read(&path).unwrap();
         let last = data.len() - 1;
         data[last] ^= 1;
         fs::write(&path, &data).unwrap();
-        assert_eq!(read(&path, &key), None, "a flipped bit fails the CRC");
+        assert_eq!(payload(read(&path, &key)), None, "a flipped bit fails the CRC");
         fs::write(&path, &data[..last]).unwrap();
-        assert_eq!(read(&path, &key), None, "a truncated file");
+        assert_eq!(payload(read(&path, &key)), None, "a truncated file");
+        fs::write(&path, b"").unwrap();
+        assert_eq!(payload(read(&path, &key)), None, "an empty file");
     }
 
     #[test]
@@ -335,6 +399,9 @@ mod tests {
         w.opt_str(Some("x"));
         w.u64(7);
         w.bytes(b"ab");
+        for s in ["موسكو", "", "Bamako"] {
+            w.str(s);
+        }
         let encoded = w.finish();
         let mut r = Reader::new(&encoded).unwrap();
         assert_eq!(r.str().unwrap(), "سلام");
@@ -342,6 +409,10 @@ mod tests {
         assert_eq!(r.opt_string().unwrap().as_deref(), Some("x"));
         assert_eq!(r.u64().unwrap(), 7);
         assert_eq!(r.bytes().unwrap(), b"ab");
+        let packed = r.packed(3).unwrap();
+        assert_eq!(packed, Packed::new(["موسكو", "", "Bamako"]));
+        assert_eq!(packed.iter().collect::<Vec<_>>(), ["موسكو", "", "Bamako"]);
+        assert_eq!((packed.len(), packed.get(2)), (3, "Bamako"));
         assert!(r.is_empty());
         assert!(r.u8().is_err());
         // A length beyond the data, a string cut inside a letter, text that is not UTF-8.
@@ -355,6 +426,15 @@ mod tests {
         let encoded = w.finish();
         let mut r = Reader::new(&encoded).unwrap();
         assert!(r.str().is_err(), "one byte of a two-byte letter");
+        let mut w = Writer::default();
+        w.len(1);
+        w.len(1);
+        w.str("س");
+        let cut = w.finish();
+        let mut r = Reader::new(&cut).unwrap();
+        assert!(r.packed(2).is_err(), "a two-byte letter cut after its first byte");
+        let mut r = Reader::new(&encoded).unwrap();
+        assert!(r.packed(2).is_err(), "more bytes than the strings hold");
         let mut bad = encoded.clone();
         *bad.last_mut().unwrap() = 0xFF;
         assert!(Reader::new(&bad).is_err());

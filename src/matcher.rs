@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
-use crate::cache::{Malformed, Reader, Writer};
+use crate::cache::{Malformed, Packed, Reader, Writer};
 use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
 use crate::error::{Error, Result};
 use crate::firstword::{
@@ -123,7 +123,7 @@ pub(crate) struct Matcher {
     /// Every pattern's names, in the order of [`Slot`]s.
     refs: Vec<NameRef>,
     /// The folded patterns, in pattern order.
-    surfaces: Vec<String>,
+    surfaces: Packed,
 }
 
 impl Matcher {
@@ -211,6 +211,7 @@ impl Matcher {
             },
         );
         let (automaton, walker) = walkers?;
+        let surfaces = Packed::new(surfaces.iter().map(String::as_str));
         Ok(Matcher { automaton, walker, first_words, second_words, slots, refs, surfaces })
     }
 
@@ -222,7 +223,7 @@ impl Matcher {
             return false;
         }
         w.len(self.surfaces.len());
-        for s in &self.surfaces {
+        for s in self.surfaces.iter() {
             w.str(s);
         }
         w.len(self.slots.len());
@@ -247,7 +248,7 @@ impl Matcher {
     /// so no lookup can fall outside them; [`Matcher::fits`] checks them against the gazetteer.
     pub(crate) fn read_cache(r: &mut Reader<'_>) -> Result<Matcher, Malformed> {
         let n = r.len(4)?;
-        let surfaces = (0..n).map(|_| r.string()).collect::<Result<Vec<String>, Malformed>>()?;
+        let surfaces = r.packed(n)?;
         let n = r.len(13)?;
         let mut slots = Vec::with_capacity(n);
         for _ in 0..n {
@@ -302,7 +303,7 @@ impl Matcher {
 
     /// Every folded pattern the automaton knows, with the patterns' lists.
     pub(crate) fn surfaces(&self) -> impl Iterator<Item = (&str, Pattern<'_>)> {
-        self.surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), self.pattern(i as u32)))
+        self.surfaces.iter().enumerate().map(|(i, s)| (s, self.pattern(i as u32)))
     }
 
     /// Heap bytes used by the automata.
