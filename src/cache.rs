@@ -1,10 +1,10 @@
 //! A start-up cache for the extractor of the default gazetteer.
 //!
 //! Building that extractor (parsing the embedded gazetteer files, generating the spelling
-//! variants, folding every name, building the name trie and the first-word filter) takes about
+//! variants, folding every name, building the name index and the first-word filters) takes about
 //! 20 ms, which `alam tag` would otherwise spend on every run before the first document. The
-//! cache file holds the result: the gazetteer's entities and the matcher's tables, with the trie
-//! in `crawdad`'s own serialized form. Reading it back takes a few milliseconds.
+//! cache file holds the result: the gazetteer's entities and the matcher's tables, the name
+//! index among them. Reading it back takes a few milliseconds.
 //!
 //! A cache file is used only by the program that wrote it, with the same options: its key names
 //! the running executable (path, size and modification time: a rebuilt program, whose code, data
@@ -27,7 +27,7 @@ use rustc_hash::FxHasher;
 
 /// The first bytes of every cache file; the last two digits are the format version, raised
 /// whenever what is written changes.
-const MAGIC: &[u8; 8] = b"ALAMXC04";
+const MAGIC: &[u8; 8] = b"ALAMXC05";
 
 /// At most this many cache files are kept in a directory (one per program and options).
 pub(crate) const KEEP: usize = 4;
@@ -184,10 +184,6 @@ impl Writer {
     pub(crate) fn len(&mut self, n: usize) {
         self.u32(u32::try_from(n).expect("cache lists hold fewer than 4 G items"));
     }
-    pub(crate) fn bytes(&mut self, v: &[u8]) {
-        self.len(v.len());
-        self.data.extend_from_slice(v);
-    }
     pub(crate) fn str(&mut self, v: &str) {
         self.len(v.len());
         self.strings.extend_from_slice(v.as_bytes());
@@ -235,8 +231,16 @@ impl Packed {
     }
     /// String `i`.
     pub(crate) fn get(&self, i: usize) -> &str {
+        &self.text[self.span(i)]
+    }
+    /// Where string `i` lies in [`Packed::text`].
+    pub(crate) fn span(&self, i: usize) -> std::ops::Range<usize> {
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
+        start..self.ends[i] as usize
+    }
+    /// The strings back to back.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
     }
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.len()).map(|i| self.get(i))
@@ -301,10 +305,6 @@ impl<'a> Reader<'a> {
             return Err(Malformed);
         }
         Ok(n)
-    }
-    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], Malformed> {
-        let n = self.len(1)?;
-        self.take(n)
     }
     pub(crate) fn str(&mut self) -> Result<&'a str, Malformed> {
         let n = self.u32()? as usize;
@@ -398,7 +398,6 @@ mod tests {
         w.opt_str(None);
         w.opt_str(Some("x"));
         w.u64(7);
-        w.bytes(b"ab");
         for s in ["موسكو", "", "Bamako"] {
             w.str(s);
         }
@@ -408,7 +407,6 @@ mod tests {
         assert_eq!(r.opt_string().unwrap(), None);
         assert_eq!(r.opt_string().unwrap().as_deref(), Some("x"));
         assert_eq!(r.u64().unwrap(), 7);
-        assert_eq!(r.bytes().unwrap(), b"ab");
         let packed = r.packed(3).unwrap();
         assert_eq!(packed, Packed::new(["موسكو", "", "Bamako"]));
         assert_eq!(packed.iter().collect::<Vec<_>>(), ["موسكو", "", "Bamako"]);

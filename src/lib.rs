@@ -181,6 +181,7 @@ pub mod format;
 mod gazetteer;
 pub mod graph;
 mod matcher;
+mod nameindex;
 mod normalize;
 mod person;
 mod record;

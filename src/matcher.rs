@@ -20,6 +20,7 @@ use crate::firstword::{
     SecondWords,
 };
 use crate::gazetteer::Gazetteer;
+use crate::nameindex::NameIndex;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
 
 /// One name of one entity: indexes into the gazetteer.
@@ -82,22 +83,21 @@ pub(crate) struct Candidate {
     pub(crate) clitic: &'static str,
 }
 
-/// How candidates are found. By default, a character-wise double-array trie (`crawdad`) of the
-/// folded names, walked from each word start and from the end of each proclitic run that starts
-/// a word: one transition per character rather than two per Arabic letter, no failure links to
-/// follow (every candidate starts at a word start), most of the text never fed to the trie, and a
-/// build from sorted names that takes about a second for a million names (README,
-/// "Performance"). On request, an anchored `aho-corasick` DFA walked the same way (for
-/// gazetteers small enough for a DFA).
+/// How candidates are found from each word start and from the end of each proclitic run that
+/// starts a word (no failure links to follow: every candidate starts there; most of the text is
+/// never looked at). By default, the folded names filed by the hash of their first word
+/// ([`NameIndex`]): one probe and a comparison per name filed there, with the hashes the
+/// first-word filters already took. On request, an anchored `aho-corasick` DFA walked byte by
+/// byte (for gazetteers small enough for a DFA).
 enum Walker {
-    Trie(crawdad::Trie),
+    Index(NameIndex),
     Dfa(Box<dfa::DFA>),
 }
 
 impl std::fmt::Debug for Walker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Walker::Trie(_) => f.write_str("Trie"),
+            Walker::Index(_) => f.write_str("Index"),
             Walker::Dfa(_) => f.write_str("Dfa"),
         }
     }
@@ -183,10 +183,11 @@ impl Matcher {
         for (surface, p) in index {
             surfaces[p as usize] = surface;
         }
+        let packed = Packed::new(surfaces.iter().map(String::as_str));
         // The automaton (most of the build) on one thread, the pattern table and the word
         // filters on another.
         let (walkers, (slots, refs, (first_words, second_words))) = rayon::join(
-            || walkers(&surfaces, full_scan, dfa),
+            || walkers(&surfaces, &packed, full_scan, dfa),
             || {
                 refs.sort_unstable_by_key(|&(p, contracted, order, r)| {
                     (p, contracted, order, r.entity, r.name)
@@ -211,14 +212,13 @@ impl Matcher {
             },
         );
         let (automaton, walker) = walkers?;
-        let surfaces = Packed::new(surfaces.iter().map(String::as_str));
-        Ok(Matcher { automaton, walker, first_words, second_words, slots, refs, surfaces })
+        Ok(Matcher { automaton, walker, first_words, second_words, slots, refs, surfaces: packed })
     }
 
     /// Appends the tables to a start-up cache payload (`cache.rs`); `false` (nothing written)
     /// for a matcher with a full-scan automaton or a DFA, which are not cached.
     pub(crate) fn write_cache(&self, w: &mut Writer) -> bool {
-        let Walker::Trie(trie) = &self.walker else { return false };
+        let Walker::Index(index) = &self.walker else { return false };
         if self.automaton.is_some() {
             return false;
         }
@@ -240,7 +240,7 @@ impl Matcher {
         }
         self.first_words.write_cache(w);
         self.second_words.write_cache(w);
-        w.bytes(&trie.serialize_to_vec());
+        index.write_cache(w);
         true
     }
 
@@ -268,12 +268,10 @@ impl Matcher {
         }
         let first_words = FirstWords::read_cache(r)?;
         let second_words = SecondWords::read_cache(r)?;
-        let bytes = r.bytes()?;
-        check_trie(bytes, surfaces.len())?;
-        let (trie, _) = crawdad::Trie::deserialize_from_slice(bytes);
+        let index = NameIndex::read_cache(r, &surfaces)?;
         Ok(Matcher {
             automaton: None,
-            walker: Walker::Trie(trie),
+            walker: Walker::Index(index),
             first_words,
             second_words,
             slots,
@@ -310,7 +308,7 @@ impl Matcher {
     pub(crate) fn memory_usage(&self) -> usize {
         self.automaton.as_ref().map_or(0, AhoCorasick::memory_usage)
             + match &self.walker {
-                Walker::Trie(t) => t.heap_bytes(),
+                Walker::Index(index) => index.heap_bytes(),
                 Walker::Dfa(a) => a.memory_usage(),
             }
             + self.first_words.heap_bytes()
@@ -334,20 +332,25 @@ impl Matcher {
         marks: Option<(&FirstWords, &mut Vec<[u64; 3]>)>,
     ) {
         match &self.walker {
-            Walker::Trie(t) => self.walk_starts(text, starts, out, marks, |from, found| {
-                prefixes(t, text, from, found)
-            }),
+            Walker::Index(index) => {
+                self.walk_starts(text, starts, out, marks, |from, first, next, found| {
+                    index.walk(&self.surfaces, text.as_bytes(), from, first, next, found)
+                })
+            }
             Walker::Dfa(a) => {
                 let aut = &**a;
                 let Ok(start) = aut.start_state(Anchored::Yes) else { return };
-                self.walk_starts(text, starts, out, marks, |from, found| {
+                self.walk_starts(text, starts, out, marks, |from, _, _, found| {
                     walk(aut, start, text.as_bytes(), from, found)
                 })
             }
         }
     }
 
-    /// `each(from, found)` calls `found(pattern, end)` for every pattern that starts at `from`.
+    /// `each(from, first, next, found)` calls `found(pattern, end)` for every pattern that
+    /// starts at `from` and ends at a word end (and maybe others that start there), where
+    /// `first` is the [`hash`] of the text's run of word characters at `from` and `next` that
+    /// of the run after it.
     ///
     /// The word starts go in blocks of 64, in two steps. First, which words may begin a name at
     /// their start, and after the proclitic run they start with (bits of three masks), asked of
@@ -365,7 +368,7 @@ impl Matcher {
         starts: &[u32],
         out: &mut Vec<Candidate>,
         mut marks: Option<(&FirstWords, &mut Vec<[u64; 3]>)>,
-        each: impl Fn(usize, &mut dyn FnMut(u32, usize)),
+        each: impl Fn(usize, u64, Option<u64>, &mut dyn FnMut(u32, usize)),
     ) {
         let bytes = text.as_bytes();
         let mut ends = [0u32; 64];
@@ -411,7 +414,7 @@ impl Matcher {
                 let follows = |h: u64| self.second_words.may_follow(h, next);
                 if whole & bit != 0 && follows(hashes[k]) {
                     // Names at the word start itself (a clitic may still stand before quotes).
-                    each(p, &mut |id, end| {
+                    each(p, hashes[k], next, &mut |id, end| {
                         if !is_word_end(text, end) || !self.pattern(id).plain_candidate() {
                             return;
                         }
@@ -435,7 +438,7 @@ impl Matcher {
                     let Some((clitic, after)) = run.filter(|_| set != 0 && follows(h)) else {
                         continue;
                     };
-                    each(after, &mut |id, end| {
+                    each(after, h, next, &mut |id, end| {
                         if !is_word_end(text, end) {
                             return;
                         }
@@ -525,6 +528,7 @@ impl Matcher {
 /// The full-scan automaton (when asked for) and the walker of `surfaces`, in pattern order.
 fn walkers(
     surfaces: &[String],
+    packed: &Packed,
     full_scan: bool,
     dfa: bool,
 ) -> Result<(Option<AhoCorasick>, Walker)> {
@@ -547,54 +551,9 @@ fn walkers(
                 .map_err(Error::automaton)?,
         ))
     } else {
-        Walker::Trie(trie(surfaces)?)
+        Walker::Index(NameIndex::new(packed))
     };
     Ok((automaton, walker))
-}
-
-/// Checks serialized `crawdad` trie bytes (crawdad 0.4's layout: the character map, a
-/// u32-counted table of u32 codes and the alphabet's size; then a u32-counted list of nodes,
-/// each a u32 base and a u32 check, the top bit of the base marking a leaf whose base is its
-/// value) so that walking the trie read from them cannot index outside it, nor yield a value
-/// of `values` or more. crawdad reads the bytes by slicing and walks by indexing, both of which
-/// would panic on damaged data.
-fn check_trie(bytes: &[u8], values: usize) -> Result<(), Malformed> {
-    const MASK: u32 = 0x7fff_ffff;
-    let word = |at: usize| -> Result<u32, Malformed> {
-        let b = bytes.get(at..at.checked_add(4).ok_or(Malformed)?).ok_or(Malformed)?;
-        Ok(u32::from_le_bytes(b.try_into().map_err(|_| Malformed)?))
-    };
-    let codes = word(0)? as usize;
-    let alphabet_at = codes.checked_mul(4).and_then(|n| n.checked_add(4)).ok_or(Malformed)?;
-    let alphabet = word(alphabet_at)?;
-    let nodes = word(alphabet_at + 4)? as usize;
-    let nodes_at = alphabet_at + 8;
-    if nodes.checked_mul(8).and_then(|n| n.checked_add(nodes_at)) != Some(bytes.len()) {
-        return Err(Malformed);
-    }
-    for i in 0..codes {
-        let code = word(4 + 4 * i)?;
-        if code != u32::MAX && code >= alphabet {
-            return Err(Malformed); // neither a code nor "no such character"
-        }
-    }
-    // A child's index is the base XOR the character's code (under `alphabet`, rounded up to a
-    // power of two); the end marker's code is 0, so a base is itself an index.
-    let spread = alphabet.checked_next_power_of_two().ok_or(Malformed)? - 1;
-    for i in 0..nodes {
-        let (base, check) = (word(nodes_at + 8 * i)?, word(nodes_at + 8 * i + 4)?);
-        let fits = if base == MASK && check == MASK {
-            true // vacant: never reached
-        } else if base & !MASK != 0 {
-            ((base & MASK) as usize) < values
-        } else {
-            ((base | spread) as usize) < nodes
-        };
-        if !fits {
-            return Err(Malformed);
-        }
-    }
-    Ok(())
 }
 
 /// The character-wise trie of `surfaces`, each with its index as the value (the name trie here,
