@@ -8,7 +8,7 @@
 //! `Gazetteer::embedded_base` plus one synthetic TSV parsed from memory (`Gazetteer::add_tsv`);
 //! the bare automata get the same N names as written.
 //!
-//! Engines: `alam` (the default `Extractor`: the name trie walked from word starts), `alam_dfa` (`.dfa(true)`, only where alam really
+//! Engines: `alam` (the default `Extractor`: the name index looked up from word starts), `alam_dfa` (`.dfa(true)`, only where alam really
 //! builds a DFA: up to 20,000 folded names, so at 10k only), `ac_noncontiguous_nfa`,
 //! `ac_contiguous_nfa` and `ac_dfa` (bare `aho_corasick::AhoCorasick` of that kind,
 //! leftmost-longest; no `ac_dfa` at 1M: 3 minutes and 8 GiB), `daachorse_charwise` and
@@ -198,9 +198,9 @@ impl Engine {
     /// folded names of alam's automaton.
     fn skip(self, n: usize, surfaces: usize) -> Option<String> {
         match self {
-            Engine::AlamDfa if surfaces > ALAM_DFA_MAX => {
-                Some(format!("{surfaces} folded names: alam uses its trie above {ALAM_DFA_MAX}"))
-            }
+            Engine::AlamDfa if surfaces > ALAM_DFA_MAX => Some(format!(
+                "{surfaces} folded names: alam uses its name index above {ALAM_DFA_MAX}"
+            )),
             Engine::AcDfa if n > AC_DFA_MAX => {
                 Some(format!("over {AC_DFA_MAX} names the DFA takes minutes and gigabytes"))
             }

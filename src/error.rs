@@ -76,7 +76,7 @@ pub enum ErrorKind {
     },
     /// The automaton could not be built.
     Automaton(aho_corasick::BuildError),
-    /// The name trie (the default matcher) could not be built.
+    /// The trie of the relation triggers could not be built.
     Trie(crawdad::errors::CrawdadError),
 }
 
@@ -145,7 +145,7 @@ impl fmt::Display for Error {
                 u32::MAX
             ),
             ErrorKind::Automaton(err) => write!(f, "cannot build the name automaton: {err}"),
-            ErrorKind::Trie(err) => write!(f, "cannot build the name trie: {err}"),
+            ErrorKind::Trie(err) => write!(f, "cannot build the trigger trie: {err}"),
             ErrorKind::FoldMismatch { text, folded_from } => write!(
                 f,
                 "the folded text was made from a text of {folded_from} bytes, not from this one of \

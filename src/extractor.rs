@@ -230,7 +230,7 @@ impl ExtractorBuilder {
     }
 
     /// Find candidates with `aho-corasick`'s overlapping automaton over every position instead
-    /// of walking the default name trie from word starts (default `false`). Both find the same
+    /// of looking the names up from word starts in the default name index (default `false`). Both find the same
     /// mentions (a property test checks it); the full scan is slower and serves as the
     /// reference.
     pub fn full_scan(&mut self, yes: bool) -> &mut Self {
@@ -238,11 +238,11 @@ impl ExtractorBuilder {
         self
     }
 
-    /// Walk an anchored `aho-corasick` DFA from word starts instead of the default
-    /// character-wise trie (default `false`). It finds the same mentions (a property test checks
-    /// it), but with the default gazetteer it builds about 0.1 s slower and extracts about 20%
-    /// slower; it is kept as a second fast path to measure against. Gazetteers of more than
-    /// 20,000 folded names always get the trie (a DFA would take too much memory).
+    /// Walk an anchored `aho-corasick` DFA from word starts instead of looking the names up in
+    /// the default name index (default `false`). It finds the same mentions (a property test
+    /// checks it), but with the default gazetteer it builds about 0.1 s slower and extracts
+    /// about 20% slower; it is kept as a second fast path to measure against. Gazetteers of
+    /// more than 20,000 folded names always get the index (a DFA would take too much memory).
     pub fn dfa(&mut self, yes: bool) -> &mut Self {
         self.dfa = yes;
         self
@@ -1178,9 +1178,9 @@ mod tests {
         let built = builder.build(Gazetteer::from_tsv("t.tsv", tsv).unwrap()).unwrap();
         let payload = built.cache_payload().unwrap();
         assert!(builder.build_from_cache(&payload).unwrap().is_ok());
-        // The payload is mostly the trie's character map: a u32 per code point up to U+FFFF,
-        // nearly all 0xFFFFFFFF (no such character). Every position outside that run is
-        // damaged in turn, and one in 509 inside it.
+        // Every position is damaged in turn, but one in 509 of the runs of 0xFF bytes (the
+        // payload once held a trie's character map, a u32 per code point and nearly all
+        // 0xFFFFFFFF; the name index has no such run).
         let len = payload.len();
         let positions: Vec<usize> = (0..len)
             .filter(|&at| at < 2048 || len - at < 4096 || payload[at] != 0xFF || at % 509 == 0)

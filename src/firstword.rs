@@ -138,6 +138,15 @@ impl SecondWords {
             || next.is_some_and(|next| self.pairs.may_start_hashed(pair_key(first, next)))
     }
 
+    /// The lookups a walk at such a word needs: of the one-word patterns (`Some(first)`) and
+    /// of the pair key of it and the next word, where the filters let either through.
+    #[inline(always)]
+    pub(crate) fn lookups(&self, first: u64, next: Option<u64>) -> (Option<u64>, Option<u64>) {
+        let one = self.one_word.may_start_hashed(first).then_some(first);
+        let pair = next.map(|n| pair_key(first, n)).filter(|&k| self.pairs.may_start_hashed(k));
+        (one, pair)
+    }
+
     /// Heap bytes of the bit tables.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.one_word.heap_bytes() + self.pairs.heap_bytes()
@@ -593,7 +602,7 @@ mod avx2 {
 /// The key of a (first word, second word) pair from the words' hashes, mixed so that both
 /// probes of the filter (its low bits and the bits from 32 up) depend on both words.
 #[inline]
-fn pair_key(first: u64, second: u64) -> u64 {
+pub(crate) fn pair_key(first: u64, second: u64) -> u64 {
     let h = (first ^ second.rotate_left(23)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     h ^ (h >> 29)
 }

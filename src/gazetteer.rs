@@ -730,8 +730,8 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<E
         let what = if canonical { "canonical name" } else { "alias" };
         if text.contains(crawdad::END_MARKER) {
             return Err(err(format!(
-                "{what} {text:?} of entity {id:?} contains U+FFFF, a noncharacter that the name \
-                 trie reserves: remove it"
+                "{what} {text:?} of entity {id:?} contains U+FFFF, a noncharacter that alam \
+                 reserves: remove it"
             )));
         }
         let folded = fold(text, &options);

@@ -334,7 +334,8 @@ impl Matcher {
         match &self.walker {
             Walker::Index(index) => {
                 self.walk_starts(text, starts, out, marks, |from, first, next, found| {
-                    index.walk(&self.surfaces, text.as_bytes(), from, first, next, found)
+                    let keys = self.second_words.lookups(first, next);
+                    index.walk(&self.surfaces, text.as_bytes(), from, keys, found)
                 })
             }
             Walker::Dfa(a) => {
@@ -556,8 +557,8 @@ fn walkers(
     Ok((automaton, walker))
 }
 
-/// The character-wise trie of `surfaces`, each with its index as the value (the name trie here,
-/// the trigger trie of the relations).
+/// The character-wise trie of `surfaces`, each with its index as the value (the trigger trie of
+/// the relations).
 pub(crate) fn trie(surfaces: &[String]) -> Result<crawdad::Trie> {
     let mut records: Vec<(&str, u32)> =
         surfaces.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();

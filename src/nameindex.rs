@@ -1,84 +1,52 @@
-//! The names of a matcher by the hash of their first word: what a walk from a word start looks
-//! up instead of stepping through a trie character by character.
+//! The names of a matcher by the hashes of their first words: what a walk from a word start
+//! looks up instead of stepping through a trie character by character.
 //!
 //! A name that matches the text at `p` and ends at a word end has, as its first run of word
 //! characters, exactly the text's run at `p` (the argument of `firstword.rs`); if it has a
 //! second run, that is exactly the text's next run. The walks already know the [`hash`] of both
-//! (the first-word filters asked about them), so the names that may match at `p` are those
-//! filed under the first hash whose second run, if any, hashes to the text's next: one probe of
-//! a hash table, then a comparison of bytes for each of them, where a trie walk decoded and
-//! stepped through every character of the word (and on into the next while some name went on)
-//! with a dependent load per step. Names are compared whole, so a collision of hashes costs a
-//! comparison and never a wrong match; those that match are reported shortest first, as a
-//! trie's common-prefix search reports them.
+//! (the first-word filters asked about them), so the names that may match at `p` are the
+//! one-run names filed under the first run's hash, and the longer ones filed under the pair of
+//! both hashes ([`pair_key`]): one or two probes of hash tables, then a comparison of bytes for
+//! each name filed there, where a trie walk decoded and stepped through every character of the
+//! word (and on into the next while some name went on) with a dependent load per step. Names
+//! are compared whole, so a collision of hashes costs a comparison and never a wrong match.
+//! Those that match are reported shortest first, as a trie's common-prefix search reports them:
+//! two names that match at one place are the text there, so one is a prefix of the other, and a
+//! one-run name can only be a prefix of a longer one.
 
 use crate::cache::{Malformed, Packed, Reader, Writer};
 use crate::chars::word_end;
-use crate::firstword::hash;
+use crate::firstword::{hash, pair_key};
 use crate::normalize::is_word_char;
 
-/// One name of a group: the pattern, where its text lies in the packed patterns, and the hash
-/// its second run must have (when it has one).
+/// One name of a group: the pattern, and where its text lies in the packed patterns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Entry {
     pattern: u32,
     offset: u32,
-    /// The length in bytes, with [`TWO_RUNS`] and [`LAST`].
+    /// The length in bytes, with [`LAST`].
     len: u32,
-    /// The low half of the second run's [`hash`] (a filter: the names are compared whole).
-    second: u32,
 }
 
-/// In [`Entry::len`]: the name has a second run.
-const TWO_RUNS: u32 = 1 << 31;
 /// In [`Entry::len`]: the last entry of its group.
-const LAST: u32 = 1 << 30;
-/// The longest name the index holds: its length shares a u32 with the flags.
+const LAST: u32 = 1 << 31;
+/// The longest name the index holds: its length shares a u32 with the flag.
 const MAX_LEN: usize = (LAST - 1) as usize;
 
-/// The patterns by the hash of their first run (see the module doc).
+/// Names filed by a key: groups of entries, found through a hash table.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct NameIndex {
+struct Table {
     /// Open addressing with linear probing, a power of two long and at most half full: each
-    /// slot the high half of a first-run hash and one more than the start of its group in
-    /// `entries` (0: empty). Eight bytes a slot, so that the table stays small in the cache.
+    /// slot the high half of a key and one more than the start of its group in `entries` (0:
+    /// empty). Eight bytes a slot, so that the table stays small in the cache.
     slots: Vec<u64>,
     /// The groups one after another, each sorted by name length, its last entry flagged.
     entries: Vec<Entry>,
 }
 
-impl NameIndex {
-    /// The index of `surfaces` (the matcher's folded patterns, by pattern id).
-    ///
-    /// # Panics
-    /// When a pattern is longer than 1 GiB, or the patterns hold 4 GiB together.
-    pub(crate) fn new(surfaces: &Packed) -> NameIndex {
-        let mut keyed: Vec<(u64, Entry)> = surfaces
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let bytes = p.as_bytes();
-                let first = word_end(p, 0);
-                // As `SecondWords`: a pattern that starts with no word character counts as one
-                // run.
-                let second = match p[first..].char_indices().find(|&(_, c)| is_word_char(c)) {
-                    Some((at, _)) if first > 0 => {
-                        let s = first + at;
-                        Some(hash(bytes, s, word_end(p, s)))
-                    }
-                    _ => None,
-                };
-                assert!(p.len() <= MAX_LEN, "a name of {} bytes", p.len());
-                let entry = Entry {
-                    pattern: i as u32,
-                    offset: u32::try_from(surfaces.span(i).start).expect("under 4 GiB of names"),
-                    len: p.len() as u32 | if second.is_some() { TWO_RUNS } else { 0 },
-                    second: second.unwrap_or(0) as u32,
-                };
-                (hash(bytes, 0, first), entry)
-            })
-            .collect();
-        keyed.sort_unstable_by_key(|&(h, e)| (h >> 32, e.len & !TWO_RUNS, e.pattern));
+impl Table {
+    fn new(mut keyed: Vec<(u64, Entry)>) -> Table {
+        keyed.sort_unstable_by_key(|&(key, e)| (key >> 32, e.len, e.pattern));
         let same = |a: &(u64, Entry), b: &(u64, Entry)| a.0 >> 32 == b.0 >> 32;
         let groups = keyed.chunk_by(same).count();
         let mut slots = vec![0u64; (2 * groups).next_power_of_two().max(8)];
@@ -97,25 +65,20 @@ impl NameIndex {
             }
             slots[i] = tag << 32 | start;
         }
-        NameIndex { slots, entries }
+        Table { slots, entries }
     }
 
-    /// Calls `found(pattern, end)` for every pattern of `surfaces` (those the index was made
-    /// of) that is `text[from..end]`, where `first` is the [`hash`] of the text's run of word
-    /// characters at `from` and `next` that of the text's next run (`None` when there is
-    /// none): every pattern that starts at `from` and ends at a word end, and maybe others that
-    /// start there. Shortest first.
+    /// Calls `found` for each name filed under `key` that is `text[from..]`'s start.
     #[inline]
-    pub(crate) fn walk(
+    fn walk(
         &self,
-        surfaces: &Packed,
+        names: &[u8],
         text: &[u8],
         from: usize,
-        first: u64,
-        next: Option<u64>,
+        key: u64,
         found: &mut dyn FnMut(u32, usize),
     ) {
-        let (mask, tag) = (self.slots.len() - 1, first >> 32);
+        let (mask, tag) = (self.slots.len() - 1, key >> 32);
         let mut i = tag as usize & mask;
         let start = loop {
             let slot = self.slots[i];
@@ -127,15 +90,10 @@ impl NameIndex {
             }
             i = (i + 1) & mask;
         };
-        let names = surfaces.text().as_bytes();
-        let second = next.map(|h| h as u32);
         for e in &self.entries[start..] {
-            let len = (e.len & !(TWO_RUNS | LAST)) as usize;
-            if e.len & TWO_RUNS == 0 || second == Some(e.second) {
-                let offset = e.offset as usize;
-                if text.get(from..from + len) == names.get(offset..offset + len) {
-                    found(e.pattern, from + len);
-                }
+            let (offset, len) = (e.offset as usize, (e.len & !LAST) as usize);
+            if text.get(from..from + len) == names.get(offset..offset + len) {
+                found(e.pattern, from + len);
             }
             if e.len & LAST != 0 {
                 break;
@@ -143,44 +101,38 @@ impl NameIndex {
         }
     }
 
-    /// Heap bytes of the table and the groups.
-    pub(crate) fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         self.slots.len() * 8 + self.entries.len() * std::mem::size_of::<Entry>()
     }
 
-    /// Appends the index to a start-up cache payload (`cache.rs`).
-    pub(crate) fn write_cache(&self, w: &mut Writer) {
+    fn write_cache(&self, w: &mut Writer) {
         w.len(self.slots.len());
         for &s in &self.slots {
             w.u64(s);
         }
         w.len(self.entries.len());
         for e in &self.entries {
-            for v in [e.pattern, e.offset, e.len, e.second] {
+            for v in [e.pattern, e.offset, e.len] {
                 w.u32(v);
             }
         }
     }
 
-    /// The index [`NameIndex::write_cache`] wrote for `surfaces`, checked so that a walk can
-    /// neither index outside it nor probe forever: every pattern is one of `surfaces`, at its
-    /// place, and every group ends.
-    pub(crate) fn read_cache(
-        r: &mut Reader<'_>,
-        surfaces: &Packed,
-    ) -> Result<NameIndex, Malformed> {
+    /// Checked so that a walk can neither index outside it nor probe forever: every pattern is
+    /// one of `surfaces`, at its place, and every group ends.
+    fn read_cache(r: &mut Reader<'_>, surfaces: &Packed) -> Result<Table, Malformed> {
         let n = r.len(8)?;
         let slots = (0..n).map(|_| r.u64()).collect::<Result<Vec<u64>, Malformed>>()?;
-        let n = r.len(16)?;
+        let n = r.len(12)?;
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
-            let [pattern, offset, len, second] = [r.u32()?, r.u32()?, r.u32()?, r.u32()?];
+            let [pattern, offset, len] = [r.u32()?, r.u32()?, r.u32()?];
             let span = (pattern as usize) < surfaces.len();
             let span = span.then(|| surfaces.span(pattern as usize)).ok_or(Malformed)?;
-            if span.start != offset as usize || span.len() != (len & !(TWO_RUNS | LAST)) as usize {
+            if span.start != offset as usize || span.len() != (len & !LAST) as usize {
                 return Err(Malformed);
             }
-            entries.push(Entry { pattern, offset, len, second });
+            entries.push(Entry { pattern, offset, len });
         }
         // Each group's start is an entry, and the entries from there on reach a last one.
         let ends = entries.last().is_none_or(|e| e.len & LAST != 0);
@@ -192,7 +144,89 @@ impl NameIndex {
         {
             return Err(Malformed);
         }
-        Ok(NameIndex { slots, entries })
+        Ok(Table { slots, entries })
+    }
+}
+
+/// The patterns by the hashes of their first words (see the module doc).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NameIndex {
+    /// The names of one run of word characters (or none), by its hash.
+    one: Table,
+    /// The others, by the [`pair_key`] of their first two runs' hashes.
+    two: Table,
+}
+
+impl NameIndex {
+    /// The index of `surfaces` (the matcher's folded patterns, by pattern id).
+    ///
+    /// # Panics
+    /// When a pattern is longer than 2 GiB, or the patterns hold 4 GiB together.
+    pub(crate) fn new(surfaces: &Packed) -> NameIndex {
+        let (mut one, mut two) = (Vec::new(), Vec::new());
+        for (i, p) in surfaces.iter().enumerate() {
+            let bytes = p.as_bytes();
+            let first = word_end(p, 0);
+            let h = hash(bytes, 0, first);
+            assert!(p.len() <= MAX_LEN, "a name of {} bytes", p.len());
+            let entry = Entry {
+                pattern: i as u32,
+                offset: u32::try_from(surfaces.span(i).start).expect("under 4 GiB of names"),
+                len: p.len() as u32,
+            };
+            // As `SecondWords`: a pattern that starts with no word character counts as one run.
+            match p[first..].char_indices().find(|&(_, c)| is_word_char(c)) {
+                Some((at, _)) if first > 0 => {
+                    let s = first + at;
+                    two.push((pair_key(h, hash(bytes, s, word_end(p, s))), entry));
+                }
+                _ => one.push((h, entry)),
+            }
+        }
+        NameIndex { one: Table::new(one), two: Table::new(two) }
+    }
+
+    /// Calls `found(pattern, end)` for every pattern of `surfaces` (those the index was made
+    /// of) that is `text[from..end]` and ends at a word end (and maybe others that start at
+    /// `from`), shortest first. `one` is the [`hash`] of the text's run of word characters at
+    /// `from`, `pair` the [`pair_key`] of it and the text's next run; either is `None` where
+    /// the first-word filters rule out the one-run names or the longer ones.
+    #[inline]
+    pub(crate) fn walk(
+        &self,
+        surfaces: &Packed,
+        text: &[u8],
+        from: usize,
+        (one, pair): (Option<u64>, Option<u64>),
+        found: &mut dyn FnMut(u32, usize),
+    ) {
+        let names = surfaces.text().as_bytes();
+        if let Some(key) = one {
+            self.one.walk(names, text, from, key, found);
+        }
+        if let Some(key) = pair {
+            self.two.walk(names, text, from, key, found);
+        }
+    }
+
+    /// Heap bytes of the tables.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.one.heap_bytes() + self.two.heap_bytes()
+    }
+
+    /// Appends the index to a start-up cache payload (`cache.rs`).
+    pub(crate) fn write_cache(&self, w: &mut Writer) {
+        self.one.write_cache(w);
+        self.two.write_cache(w);
+    }
+
+    /// The index [`NameIndex::write_cache`] wrote for `surfaces`, checked (see
+    /// [`Table::read_cache`]).
+    pub(crate) fn read_cache(
+        r: &mut Reader<'_>,
+        surfaces: &Packed,
+    ) -> Result<NameIndex, Malformed> {
+        Ok(NameIndex { one: Table::read_cache(r, surfaces)?, two: Table::read_cache(r, surfaces)? })
     }
 }
 
@@ -203,13 +237,14 @@ mod tests {
 
     fn matches(index: &NameIndex, surfaces: &Packed, text: &str, from: usize) -> Vec<(u32, usize)> {
         let end = word_end(text, from);
-        let next = text[end..].char_indices().find(|&(_, c)| is_word_char(c)).map(|(at, _)| {
+        let first = hash(text.as_bytes(), from, end);
+        let pair = text[end..].char_indices().find(|&(_, c)| is_word_char(c)).map(|(at, _)| {
             let n = end + at;
-            hash(text.as_bytes(), n, word_end(text, n))
+            pair_key(first, hash(text.as_bytes(), n, word_end(text, n)))
         });
         let mut found = Vec::new();
-        let first = hash(text.as_bytes(), from, end);
-        index.walk(surfaces, text.as_bytes(), from, first, next, &mut |p, e| found.push((p, e)));
+        let keys = (Some(first), pair);
+        index.walk(surfaces, text.as_bytes(), from, keys, &mut |p, e| found.push((p, e)));
         found
     }
 

@@ -595,10 +595,11 @@ fn regression_guessed_person_inside_a_multi_word_ligature() {
     assert_eq!(found, [("شي اصلي الله", "guess:شي_اصلي_الله")]);
 }
 
-/// U+FFFF is the name trie's end marker (crawdad's): read after a name in a text, the walk
-/// reported the name again one character longer, and the mention took the U+FFFF in (found by
-/// the extract fuzz target once it compared the walks with the full scan). In a gazetteer name
-/// or a relation trigger it made the build fail with no file or line; now the loaders say where.
+/// U+FFFF was the name trie's end marker (crawdad's; the relation triggers' trie still reserves
+/// it): read after a name in a text, the walk reported the name again one character longer, and
+/// the mention took the U+FFFF in (found by the extract fuzz target once it compared the walks
+/// with the full scan). In a gazetteer name or a relation trigger it made the build fail with no
+/// file or line; now the loaders say where.
 #[test]
 fn regression_u_ffff_after_a_name_and_inside_names() {
     let text = "زار مالي\u{FFFF} أمس، ثم زار\u{FFFF}مالي وباماكو\u{FFFF}";
