@@ -373,6 +373,12 @@ mod tests {
         let options = NormalizeOptions::default();
         let words = shipped_common_words();
         assert!(words.len() > 20_000, "{} words", words.len());
+        let lines: FxHashSet<&str> = COMMON_WORDS
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect();
+        assert_eq!(*words, lines, "the words are the file's lines");
         for word in words {
             assert_eq!(&fold(word, &options), word, "common_words.txt must be generated folded");
         }
