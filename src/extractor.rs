@@ -1128,7 +1128,7 @@ mod tests {
 
     /// The extractor read back from its cache payload, built with the same options.
     fn round_trip(builder: &ExtractorBuilder, extractor: &Extractor) -> Extractor {
-        let payload = extractor.cache_payload().expect("a trie extractor is cached");
+        let payload = extractor.cache_payload().expect("the default extractor is cached");
         builder.build_from_cache(&payload).unwrap().expect("the payload reads back")
     }
 

@@ -1,4 +1,4 @@
-//! A Bloom filter of the first words of a set of patterns, asked before walking a trie from a
+//! A Bloom filter of the first words of a set of patterns, asked before looking names up from a
 //! word start: most words of a news text (في، من، التي، قال...) begin no name, and one probe of
 //! a small bit table costs less than a walk (about 19 ns per word start on news, mostly
 //! per-character decoding and the mispredicted branch where the walk ends).
