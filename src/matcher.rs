@@ -184,8 +184,8 @@ impl Matcher {
             surfaces[p as usize] = surface;
         }
         let packed = Packed::new(surfaces.iter().map(String::as_str));
-        // The automaton (most of the build) on one thread, the pattern table and the word
-        // filters on another.
+        // The walker (the name index; the DFA or the full-scan automaton, most of a build that
+        // asks for them) on one thread, the pattern table and the word filters on another.
         let (walkers, (slots, refs, (first_words, second_words))) = rayon::join(
             || walkers(&surfaces, &packed, full_scan, dfa),
             || {
