@@ -93,6 +93,30 @@ impl FirstWords {
     }
 }
 
+/// The key a pattern is filed under, by [`SecondWords`] and by the name index (`nameindex.rs`),
+/// which must agree: a lookup takes the keys the filters let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PatternKey {
+    /// The [`hash`] of a pattern with one run of word characters. A pattern that starts with
+    /// no word character (an empty first run) counts as one too: never skipped.
+    OneRun(u64),
+    /// The [`pair_key`] of the hashes of the first two runs of a longer pattern.
+    Pair(u64),
+}
+
+/// The key of pattern `p` (see [`PatternKey`]).
+pub(crate) fn pattern_key(p: &str) -> PatternKey {
+    let first = word_end(p, 0);
+    let h = hash(p.as_bytes(), 0, first);
+    match p[first..].char_indices().find(|&(_, c)| is_word_char(c)) {
+        Some((at, _)) if first > 0 => {
+            let second = first + at;
+            PatternKey::Pair(pair_key(h, hash(p.as_bytes(), second, word_end(p, second))))
+        }
+        _ => PatternKey::OneRun(h),
+    }
+}
+
 /// What a walk that passed the first-word filter needs next: the patterns with that first word
 /// may be that word alone (with what follows it in the pattern being no word character), or go
 /// on to a second word, which must then be the text's next run of word characters. Two filters
@@ -115,16 +139,9 @@ impl SecondWords {
     pub(crate) fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> SecondWords {
         let (mut one_word, mut pairs) = (Vec::new(), Vec::new());
         for p in patterns {
-            let first = word_end(p, 0);
-            let h = hash(p.as_bytes(), 0, first);
-            match p[first..].char_indices().find(|&(_, c)| is_word_char(c)) {
-                // An empty first run (a pattern that starts with no word character) is kept as
-                // a one-word pattern: never skipped.
-                Some((at, _)) if first > 0 => {
-                    let second = first + at;
-                    pairs.push(pair_key(h, hash(p.as_bytes(), second, word_end(p, second))));
-                }
-                _ => one_word.push(h),
+            match pattern_key(p) {
+                PatternKey::OneRun(h) => one_word.push(h),
+                PatternKey::Pair(key) => pairs.push(key),
             }
         }
         SecondWords { one_word: FirstWords::of_keys(one_word), pairs: FirstWords::of_keys(pairs) }

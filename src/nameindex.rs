@@ -3,10 +3,10 @@
 //!
 //! A name that matches the text at `p` and ends at a word end has, as its first run of word
 //! characters, exactly the text's run at `p` (the argument of `firstword.rs`); if it has a
-//! second run, that is exactly the text's next run. The walks already know the [`hash`] of both
+//! second run, that is exactly the text's next run. The walks already know the [`hash`](crate::firstword::hash) of both
 //! (the first-word filters asked about them), so the names that may match at `p` are the
 //! one-run names filed under the first run's hash, and the longer ones filed under the pair of
-//! both hashes ([`pair_key`]): one or two probes of hash tables, then a comparison of bytes for
+//! both hashes ([`pair_key`](crate::firstword::pair_key)): one or two probes of hash tables, then a comparison of bytes for
 //! each name filed there, where a trie walk decoded and stepped through every character of the
 //! word (and on into the next while some name went on) with a dependent load per step. Names
 //! are compared whole, so a collision of hashes costs a comparison and never a wrong match.
@@ -15,9 +15,7 @@
 //! one-run name can only be a prefix of a longer one.
 
 use crate::cache::{Malformed, Packed, Reader, Writer};
-use crate::chars::word_end;
-use crate::firstword::{hash, pair_key};
-use crate::normalize::is_word_char;
+use crate::firstword::{pattern_key, PatternKey};
 
 /// One name of a group: the pattern, and where its text lies in the packed patterns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,7 +151,7 @@ impl Table {
 pub(crate) struct NameIndex {
     /// The names of one run of word characters (or none), by its hash.
     one: Table,
-    /// The others, by the [`pair_key`] of their first two runs' hashes.
+    /// The others, by the [`pair_key`](crate::firstword::pair_key) of their first two runs' hashes.
     two: Table,
 }
 
@@ -165,22 +163,15 @@ impl NameIndex {
     pub(crate) fn new(surfaces: &Packed) -> NameIndex {
         let (mut one, mut two) = (Vec::new(), Vec::new());
         for (i, p) in surfaces.iter().enumerate() {
-            let bytes = p.as_bytes();
-            let first = word_end(p, 0);
-            let h = hash(bytes, 0, first);
             assert!(p.len() <= MAX_LEN, "a name of {} bytes", p.len());
             let entry = Entry {
                 pattern: i as u32,
                 offset: u32::try_from(surfaces.span(i).start).expect("under 4 GiB of names"),
                 len: p.len() as u32,
             };
-            // As `SecondWords`: a pattern that starts with no word character counts as one run.
-            match p[first..].char_indices().find(|&(_, c)| is_word_char(c)) {
-                Some((at, _)) if first > 0 => {
-                    let s = first + at;
-                    two.push((pair_key(h, hash(bytes, s, word_end(p, s))), entry));
-                }
-                _ => one.push((h, entry)),
+            match pattern_key(p) {
+                PatternKey::OneRun(h) => one.push((h, entry)),
+                PatternKey::Pair(key) => two.push((key, entry)),
             }
         }
         NameIndex { one: Table::new(one), two: Table::new(two) }
@@ -188,8 +179,8 @@ impl NameIndex {
 
     /// Calls `found(pattern, end)` for every pattern of `surfaces` (those the index was made
     /// of) that is `text[from..end]` and ends at a word end (and maybe others that start at
-    /// `from`), shortest first. `one` is the [`hash`] of the text's run of word characters at
-    /// `from`, `pair` the [`pair_key`] of it and the text's next run; either is `None` where
+    /// `from`), shortest first. `one` is the [`hash`](crate::firstword::hash) of the text's run of word characters at
+    /// `from`, `pair` the [`pair_key`](crate::firstword::pair_key) of it and the text's next run; either is `None` where
     /// the first-word filters rule out the one-run names or the longer ones.
     #[inline]
     pub(crate) fn walk(
@@ -234,6 +225,9 @@ impl NameIndex {
 mod tests {
     use super::*;
     use crate::cache::read_all;
+    use crate::chars::word_end;
+    use crate::firstword::{hash, pair_key};
+    use crate::normalize::is_word_char;
 
     fn matches(index: &NameIndex, surfaces: &Packed, text: &str, from: usize) -> Vec<(u32, usize)> {
         let end = word_end(text, from);
