@@ -606,6 +606,18 @@ fn bamako_records(n: usize) -> Vec<u8> {
         .into_bytes()
 }
 
+/// A sink that answers each record it is given with `on_write` (and writes nothing).
+struct OnWrite<F>(F);
+
+impl<F: FnMut() -> std::io::Result<()> + Send> alam::batch::Sink for OnWrite<F> {
+    fn write(&mut self, _: &alam::batch::Output) -> std::io::Result<()> {
+        (self.0)()
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Tags one JSONL reader, named `mem`, in batches of `batch_records` on `threads` workers.
 fn tag_reader(
     reader: impl std::io::Read + Send + 'static,
@@ -654,19 +666,14 @@ fn a_read_error_ends_the_run_after_the_lines_before_it() {
 /// threads: no worker is left waiting for a batch that will never be written.
 #[test]
 fn a_panicking_sink_ends_the_run_with_an_error() {
-    struct Panicking(usize);
-    impl alam::batch::Sink for Panicking {
-        fn write(&mut self, _: &alam::batch::Output) -> std::io::Result<()> {
-            self.0 += 1;
-            assert!(self.0 < 10, "the sink gives up");
-            Ok(())
-        }
-        fn finish(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     for threads in [1, 2, 4] {
-        let result = tag_reader(Cursor::new(bamako_records(300)), 3, threads, &mut Panicking(0));
+        let mut written = 0;
+        let mut panicking = OnWrite(|| {
+            written += 1;
+            assert!(written < 10, "the sink gives up");
+            Ok(())
+        });
+        let result = tag_reader(Cursor::new(bamako_records(300)), 3, threads, &mut panicking);
         let err = result.expect_err("an error, not a hang or a panic");
         assert!(err.to_string().contains("panicked"), "{threads} threads: {err}");
     }
@@ -676,21 +683,16 @@ fn a_panicking_sink_ends_the_run_with_an_error() {
 /// threads (no worker or reader left waiting).
 #[test]
 fn a_failing_sink_stops_the_run() {
-    struct Failing(usize);
-    impl alam::batch::Sink for Failing {
-        fn write(&mut self, _: &alam::batch::Output) -> std::io::Result<()> {
-            if self.0 == 0 {
+    for threads in [1, 2, 4] {
+        let mut left = 10;
+        let mut failing = OnWrite(|| {
+            if left == 0 {
                 return Err(std::io::Error::other("disk full"));
             }
-            self.0 -= 1;
+            left -= 1;
             Ok(())
-        }
-        fn finish(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    for threads in [1, 2, 4] {
-        let result = tag_reader(Cursor::new(bamako_records(500)), 3, threads, &mut Failing(10));
+        });
+        let result = tag_reader(Cursor::new(bamako_records(500)), 3, threads, &mut failing);
         let err = result.expect_err("the sink's error");
         assert!(err.to_string().contains("disk full"), "{threads} threads: {err}");
     }
