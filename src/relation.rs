@@ -246,6 +246,9 @@ impl KindsPresent {
 struct Trigger {
     /// As written in the file, without the `*`.
     text: String,
+    /// Folded with the default options and trimmed (checked when parsed; reused by an
+    /// extractor that folds with the default options).
+    folded: String,
     /// Matches the start of a longer word (written with a final `*`).
     prefix: bool,
 }
@@ -261,6 +264,8 @@ pub struct Rule {
     /// One per adjacent pair of `order`; `None` is unbounded within the sentence.
     gaps: Vec<Option<usize>>,
     negation: Vec<String>,
+    /// `negation` folded with the default options.
+    negation_folded: Vec<String>,
     role: RoleCapture,
     parent: bool,
     phrase: bool,
@@ -519,14 +524,14 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<R
                     "trigger {item:?} must begin and end with a letter or digit"
                 )));
             }
-            triggers.push(Trigger { text: text.to_string(), prefix });
+            triggers.push(Trigger { text: text.to_string(), folded: folded.to_string(), prefix });
         }
     }
 
     let pairs = order.len() - 1;
     let gaps = parse_gaps(get(5), pairs).map_err(err)?;
 
-    let mut negation = Vec::new();
+    let (mut negation, mut negation_folded) = (Vec::new(), Vec::new());
     let raw = get(6);
     if !raw.is_empty() {
         for item in raw.split('|') {
@@ -539,6 +544,7 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<R
                 return Err(err(format!("negation {item:?} must be a single word")));
             }
             negation.push(item.trim().to_string());
+            negation_folded.push(folded.to_string());
         }
     }
 
@@ -580,6 +586,7 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<R
         order,
         gaps,
         negation,
+        negation_folded,
         role,
         parent,
         phrase,
@@ -956,10 +963,19 @@ impl RelationExtractor {
         let mut patterns: Vec<Vec<TriggerRef>> = Vec::new();
         let mut by_surface = std::collections::HashMap::new();
         let mut negation = Vec::with_capacity(rules.len());
+        // The rules hold their words folded with the default options already.
+        let default = *options == NormalizeOptions::default();
+        let fold_with = |text: &str, folded: &str| {
+            if default {
+                folded.to_string()
+            } else {
+                fold(text, options).trim().to_string()
+            }
+        };
         for (r, rule) in rules.rules.iter().enumerate() {
             let src = &rule.source;
             for t in &rule.triggers {
-                let folded = fold(&t.text, options).trim().to_string();
+                let folded = fold_with(&t.text, &t.folded);
                 if folded.is_empty() {
                     return Err(Error::rule(
                         &src.file,
@@ -976,8 +992,8 @@ impl RelationExtractor {
                 patterns[id].push(TriggerRef { rule: r, prefix: t.prefix });
             }
             let mut words = Vec::new();
-            for w in &rule.negation {
-                let folded = fold(w, options).trim().to_string();
+            for (w, f) in rule.negation.iter().zip(&rule.negation_folded) {
+                let folded = fold_with(w, f);
                 if folded.is_empty() {
                     return Err(Error::rule(
                         &src.file,
