@@ -1308,7 +1308,7 @@ fn default_table() -> &'static FoldTable {
 }
 
 /// A fold table for `options`: the shared default one when they are the defaults.
-fn table_for(options: &NormalizeOptions) -> std::borrow::Cow<'static, FoldTable> {
+pub(crate) fn table_for(options: &NormalizeOptions) -> std::borrow::Cow<'static, FoldTable> {
     if *options == NormalizeOptions::default() {
         std::borrow::Cow::Borrowed(default_table())
     } else {
