@@ -4,7 +4,7 @@
 //! variants, folding every name, building the name index and the first-word filters) takes about
 //! 20 ms, which `alam tag` would otherwise spend on every run before the first document. The
 //! cache file holds the result: the gazetteer's entities and the matcher's tables, the name
-//! index among them. Reading it back takes a few milliseconds.
+//! index among them, and the person rules' folded words. Reading it back takes a few milliseconds.
 //!
 //! A cache file is used only by the program that wrote it, with the same options: its key names
 //! the running executable (path, size and modification time: a rebuilt program, whose code, data
@@ -14,8 +14,9 @@
 //! file; the oldest files beyond [`KEEP`] are removed when a new one is written.
 //!
 //! Layout: `MAGIC`, the key (length-prefixed), the payload's length (u64) and CRC-32 (u32), the
-//! payload. The payload is two parts encoded apart: the length of the
-//! first (u64), the gazetteer, the matcher. Each part is a [`Writer`]'s output: its numbers and
+//! payload. The payload is three parts encoded apart, each but the last after its length (u64):
+//! the gazetteer, the matcher, the person rules (folded; no words when the extractor guesses no
+//! persons). Each part is a [`Writer`]'s output: its numbers and
 //! lengths (little-endian; lists and strings are counted with a u32), then the bytes of all its
 //! strings together, which are checked as UTF-8 in one go.
 
@@ -27,7 +28,7 @@ use rustc_hash::FxHasher;
 
 /// The first bytes of every cache file; the last two digits are the format version, raised
 /// whenever what is written changes.
-const MAGIC: &[u8; 8] = b"ALAMXC05";
+const MAGIC: &[u8; 8] = b"ALAMXC06";
 
 /// At most this many cache files are kept in a directory (one per program and options).
 pub(crate) const KEEP: usize = 4;
