@@ -741,10 +741,10 @@ fn tag_batches(
 
 /// How long a worker waiting for the lock of [`tag_batches`] spins before it sleeps. The lock
 /// is held for a read or a write of a batch, 0.1-0.2 ms (the first read of a run about 1 ms);
-/// a worker put to sleep there was woken up to 3-4 ms after the lock came free on this 2-core
-/// virtual machine (the kernel woke it on the core of the thread that released the lock, which
-/// went on running), which cost `alam tag --threads 2` 1.1 ms of 61 on 16 MB (median of 31
-/// alternating runs).
+/// a worker put to sleep there ran again up to 3-4 ms after the lock came free on this 2-core
+/// virtual machine, the other core idle meanwhile (a thread started there likewise waited 3 ms
+/// on its parent's core in a C test), which cost `alam tag --threads 2` 1.1-3.3 ms of 61-65 on
+/// 16 MB (medians of 21 and 31 alternating runs).
 const LOCK_SPIN: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The lock of `mutex`, taken by spinning for at most `limit`; `None` when it stayed taken.
