@@ -655,6 +655,24 @@ thread_local! {
 }
 
 impl Buffers {
+    /// Calls `f` with the thread's buffers (fresh ones when they are in use further up the
+    /// stack), and lets them go afterwards when they grew past [`FOLD_KEEP_BYTES`].
+    fn with_thread<R>(f: impl FnOnce(&mut Buffers) -> R) -> R {
+        BUFFERS.with(|cell| {
+            let mut fresh = Buffers::default();
+            let mut kept = cell.try_borrow_mut();
+            let buffers = match kept.as_deref_mut() {
+                Ok(buffers) => buffers,
+                Err(_) => &mut fresh,
+            };
+            let result = f(buffers);
+            if buffers.heap_bytes() > FOLD_KEEP_BYTES {
+                *buffers = Buffers::default();
+            }
+            result
+        })
+    }
+
     fn heap_bytes(&self) -> usize {
         self.normalized.heap_bytes()
             + self.candidates.capacity() * std::mem::size_of::<Candidate>()
@@ -774,20 +792,10 @@ impl Extractor {
         // Buffers kept by the thread from call to call: fresh ones for a large text cost more
         // in first-touch page faults than the fold itself (8 MB of news: ~15% of the whole
         // extraction). Grown past FOLD_KEEP_BYTES, they are let go.
-        BUFFERS.with(|cell| {
-            let mut fresh = Buffers::default();
-            let mut kept = cell.try_borrow_mut();
-            let buffers = match kept.as_deref_mut() {
-                Ok(buffers) => buffers,
-                Err(_) => &mut fresh,
-            };
+        Buffers::with_thread(|buffers| {
             buffers.normalized.refill_with(text, &self.inner.table)?;
             let Buffers { normalized, candidates, picks } = buffers;
-            let found = self.extract_with(text, normalized, candidates, picks, None);
-            if buffers.heap_bytes() > FOLD_KEEP_BYTES {
-                *buffers = Buffers::default();
-            }
-            Ok(found)
+            Ok(self.extract_with(text, normalized, candidates, picks, None))
         })
     }
 
@@ -809,16 +817,9 @@ impl Extractor {
         let filter = self.inner.triggers.as_deref().map(|filter| (filter, &mut marks));
         // The thread's candidate and pick lists, kept from document to document (grown from
         // nothing for each: 0.6% more instructions for `alam tag`).
-        let found = BUFFERS.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buffers) => {
-                let Buffers { candidates, picks, .. } = &mut *buffers;
-                let found = self.extract_with(text, normalized, candidates, picks, filter);
-                if buffers.heap_bytes() > FOLD_KEEP_BYTES {
-                    *buffers = Buffers::default();
-                }
-                found
-            }
-            Err(_) => self.extract_with(text, normalized, &mut Vec::new(), &mut Vec::new(), filter),
+        let found = Buffers::with_thread(|buffers| {
+            let Buffers { candidates, picks, .. } = buffers;
+            self.extract_with(text, normalized, candidates, picks, filter)
         });
         normalized.trigger_words = marks;
         normalized.trigger_filter = self.inner.triggers.clone();

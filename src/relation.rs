@@ -263,9 +263,9 @@ pub struct Rule {
     order: Vec<Element>,
     /// One per adjacent pair of `order`; `None` is unbounded within the sentence.
     gaps: Vec<Option<usize>>,
-    negation: Vec<String>,
-    /// `negation` folded with the default options.
-    negation_folded: Vec<String>,
+    /// The negation words: as written, and folded with the default options (checked when
+    /// parsed; reused like a trigger's `folded`).
+    negation: Vec<(String, String)>,
     role: RoleCapture,
     parent: bool,
     phrase: bool,
@@ -531,7 +531,7 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<R
     let pairs = order.len() - 1;
     let gaps = parse_gaps(get(5), pairs).map_err(err)?;
 
-    let (mut negation, mut negation_folded) = (Vec::new(), Vec::new());
+    let mut negation = Vec::new();
     let raw = get(6);
     if !raw.is_empty() {
         for item in raw.split('|') {
@@ -543,8 +543,7 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<R
             if folded.contains(char::is_whitespace) {
                 return Err(err(format!("negation {item:?} must be a single word")));
             }
-            negation.push(item.trim().to_string());
-            negation_folded.push(folded.to_string());
+            negation.push((item.trim().to_string(), folded.to_string()));
         }
     }
 
@@ -586,7 +585,6 @@ fn parse_row(file: &str, line: usize, text: &str, columns: &Columns) -> Result<R
         order,
         gaps,
         negation,
-        negation_folded,
         role,
         parent,
         phrase,
@@ -965,7 +963,7 @@ impl RelationExtractor {
         let mut negation = Vec::with_capacity(rules.len());
         // The rules hold their words folded with the default options already.
         let default = *options == NormalizeOptions::default();
-        let fold_with = |text: &str, folded: &str| {
+        let fold_under_options = |text: &str, folded: &str| {
             if default {
                 folded.to_string()
             } else {
@@ -975,7 +973,7 @@ impl RelationExtractor {
         for (r, rule) in rules.rules.iter().enumerate() {
             let src = &rule.source;
             for t in &rule.triggers {
-                let folded = fold_with(&t.text, &t.folded);
+                let folded = fold_under_options(&t.text, &t.folded);
                 if folded.is_empty() {
                     return Err(Error::rule(
                         &src.file,
@@ -992,8 +990,8 @@ impl RelationExtractor {
                 patterns[id].push(TriggerRef { rule: r, prefix: t.prefix });
             }
             let mut words = Vec::new();
-            for (w, f) in rule.negation.iter().zip(&rule.negation_folded) {
-                let folded = fold_with(w, f);
+            for (w, f) in &rule.negation {
+                let folded = fold_under_options(w, f);
                 if folded.is_empty() {
                     return Err(Error::rule(
                         &src.file,
