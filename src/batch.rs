@@ -74,11 +74,20 @@ pub struct TagOptions {
     /// The most records in one batch.
     pub batch_records: usize,
     /// The most input bytes in one batch (a single larger record makes a batch of its own).
-    /// Default 512 KiB: small enough that tagging starts soon after the first bytes are read and
-    /// the last batch is written soon after the workers finish, large enough that handing a
-    /// batch over costs nothing (`alam tag --threads 2` on 46 MB of news: 0.272 s against
-    /// 0.285 s with 4 MiB batches; on 16 MB, 0.115 s against 0.142 s).
+    /// Default 64 KiB: a batch's text, folded text and output stay in the core's cache while it
+    /// is tagged, tagging starts soon after the first bytes are read, and the workers finish
+    /// within a small batch of each other, while handing a batch over still costs little
+    /// (`alam tag` on 46 MB of news, medians of 10 alternating runs: one thread 0.347 s
+    /// against 0.355 s with 512 KiB batches, two threads 0.184 s against 0.187 s; on 16 MB,
+    /// two threads 67.1 ms against 68.6, 30 runs; 32 KiB and 128 KiB batches did the same as
+    /// 64 KiB within 1 ms. Earlier, 512 KiB took 0.272 s against 0.285 s with 4 MiB).
     pub batch_bytes: usize,
+    /// The most input bytes in one batch read from a compressed file (`.gz`, `.zst`). Reading
+    /// a batch, which the workers take turns at behind one lock, then means decompressing it:
+    /// with batches as small as `batch_bytes` the workers queued at the lock. Default 512 KiB
+    /// (`alam tag --threads 2` on 16 MB of news, medians of 15 alternating runs: `.zst` 77.7 ms
+    /// against 83.1 with 64 KiB batches, `.gz` 92.3 against 94.7).
+    pub compressed_batch_bytes: usize,
     /// The largest record (a JSONL line, or a `.txt` document) tagged, in bytes; a larger one
     /// becomes an error record, and is skipped without being held in memory. Default 64 MiB.
     pub max_record_bytes: usize,
@@ -95,7 +104,8 @@ impl Default for TagOptions {
             format: Format::Jsonl,
             shard: None,
             batch_records: 1024,
-            batch_bytes: 512 << 10,
+            batch_bytes: 64 << 10,
+            compressed_batch_bytes: 512 << 10,
             max_record_bytes: 64 << 20,
             relations: None,
         }
@@ -258,6 +268,12 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<PathBuf>)> {
         }
     }
     Ok((inputs, skipped))
+}
+
+/// Whether `path` names a compressed file (`.gz`, `.zst`).
+fn is_compressed(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    name.ends_with(".gz") || name.ends_with(".zst")
 }
 
 /// Opens a file, decompressing `.gz` and `.zst`.
@@ -619,9 +635,9 @@ impl Order<'_> {
 
 /// Reads, tags and writes every batch with `threads` workers, which take turns at reading the
 /// next batch and at writing the batches that are in order (each behind one lock: a tenth of a
-/// millisecond for 512 KiB), and tag in parallel in between. A worker tags the batch it read
-/// while its bytes are still in its core's cache (with a reader thread, the other core's misses
-/// on the text cost two threads about 7% more CPU than one). At most two batches per worker
+/// millisecond for 512 KiB, less for the default 64 KiB), and tag in parallel in between. A
+/// worker tags the batch it read while its bytes are still in its core's cache (with a reader
+/// thread, the other core's misses on the text cost two threads about 7% more CPU than one). At most two batches per worker
 /// are out at once, so memory stays flat and a long record holds up only the writing of the
 /// batches after its own. With one thread, the calling thread does it all: `--threads 1` is
 /// one thread's work, I/O included. Returns the reading's result (records left to other
@@ -739,7 +755,8 @@ fn tag_batches(
 }
 
 /// How long a worker waiting for the lock of [`tag_batches`] spins before it sleeps. The lock
-/// is held for a read or a write of a batch, 0.1-0.2 ms (the first read of a run about 1 ms);
+/// is held for a read or a write of a batch, 0.1-0.2 ms for 512 KiB (the first read of a run
+/// about 1 ms);
 /// a worker put to sleep there ran again up to 3-4 ms after the lock came free on this 2-core
 /// virtual machine, the other core idle meanwhile (a thread started there likewise waited 3 ms
 /// on its parent's core in a C test), which cost `alam tag --threads 2` 1.1-3.3 ms of 61-65 on
@@ -818,8 +835,11 @@ struct Batcher<'a> {
     batch: Batch,
     /// How much of `batch.buf` holds input (the rest is zeroed memory to read into).
     filled: usize,
-    /// Bytes of records and lines taken into the batch, counted toward `batch_bytes`.
+    /// Bytes of records and lines taken into the batch, counted toward `target`.
     bytes: usize,
+    /// The bytes that make a batch full: `batch_bytes`, or `compressed_batch_bytes` while a
+    /// compressed input is read.
+    target: usize,
     /// A full batch, handed out by the next call of `next_batch`.
     ready: Option<Batch>,
     /// A read error, returned once the lines read before it are handed out.
@@ -838,6 +858,7 @@ impl<'a> Batcher<'a> {
             batch: Batch::default(),
             filled: 0,
             bytes: 0,
+            target: options.batch_bytes,
             ready: None,
             failed: None,
         };
@@ -855,7 +876,7 @@ impl<'a> Batcher<'a> {
     /// A buffer of at least `len` bytes, all initialized (reads go into it directly).
     fn buffer(&mut self, len: usize) -> Vec<u8> {
         let mut buf = self.spare.pop().unwrap_or_default();
-        let want = len.max(self.options.batch_bytes + READ_CHUNK);
+        let want = len.max(self.target + READ_CHUNK);
         if buf.len() > 4 * want {
             buf = Vec::new(); // Grown for a long line: let it go, so memory stays flat.
         }
@@ -898,6 +919,17 @@ impl<'a> Batcher<'a> {
             let Some((index, input)) = self.inputs.next() else {
                 return Ok(self.take_partial());
             };
+            let options = self.options;
+            self.target = match &input.kind {
+                InputKind::Path { path, .. } if is_compressed(path) => {
+                    options.compressed_batch_bytes
+                }
+                _ => options.batch_bytes,
+            };
+            let want = self.target + READ_CHUNK;
+            if self.batch.buf.len() < want {
+                self.batch.buf.resize(want, 0);
+            }
             match input.kind {
                 InputKind::Path { path, text: true } => self.read_text(index, &path)?,
                 InputKind::Path { path, .. } => {
@@ -959,8 +991,8 @@ impl<'a> Batcher<'a> {
             self.batch.records.push(record);
         }
         self.bytes += len;
-        let full = self.batch.records.len() >= self.options.batch_records
-            || self.bytes >= self.options.batch_bytes;
+        let full =
+            self.batch.records.len() >= self.options.batch_records || self.bytes >= self.target;
         if !full {
             return keep;
         }
@@ -1335,6 +1367,36 @@ mod tests {
             batcher.recycle(batch.buf);
         }
         (seen, sizes, batcher.skipped)
+    }
+
+    /// A compressed input is cut into batches of `compressed_batch_bytes`, a plain one into
+    /// batches of `batch_bytes`, also when a batch runs on from one into the other.
+    #[test]
+    fn compressed_inputs_make_larger_batches() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let lines: String = (0..50).map(|i| format!("{{\"id\":{i:>5},\"t\":12}}\n")).collect();
+        assert_eq!(lines.len(), 50 * 20);
+        let plain = dir.path().join("a.jsonl");
+        std::fs::write(&plain, &lines).unwrap();
+        let gz = dir.path().join("b.jsonl.gz");
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(lines.as_bytes()).unwrap();
+        std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+        let options = TagOptions {
+            batch_bytes: 60,
+            compressed_batch_bytes: 400,
+            batch_records: 1000,
+            ..TagOptions::default()
+        };
+        let inputs = vec![Input::path(&plain).unwrap(), Input::path(&gz).unwrap()];
+        let (seen, sizes, _) = read_all(inputs, &options);
+        assert_eq!(seen.len(), 100);
+        // 3 lines (60 bytes) fill a plain batch, 20 (400 bytes) a compressed one; the plain
+        // input's last 2 lines start a batch that the compressed input's first 18 fill.
+        let mut expected = vec![3; 16];
+        expected.extend([20, 20, 12]);
+        assert_eq!(sizes, expected);
     }
 
     proptest::proptest! {
