@@ -172,6 +172,7 @@ pub mod batch;
 mod cache;
 mod charindex;
 mod chars;
+mod commonwords;
 pub mod conll_eval;
 mod error;
 pub mod eval;

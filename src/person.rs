@@ -24,11 +24,11 @@ use std::sync::OnceLock;
 
 use crate::cache::{Malformed, Reader, Writer};
 use crate::chars::{is_word_char, runs_at_word_start, word_end, CLITIC_RUNS};
+use crate::commonwords;
 use crate::error::{Error, ErrorKind, Result};
 use crate::firstword::{word_end_before, FirstWords};
 use crate::matcher::{CUE_GIVEN, CUE_TITLE};
 use crate::normalize::{fold, NormalizeOptions};
-use crate::variants::shipped_common_words;
 
 const PERSON_WORDS: &str = include_str!("../gazetteers/rules/person_words.tsv");
 const GIVEN_EXTRA: &str = include_str!("../gazetteers/rules/given_names_extra.txt");
@@ -363,7 +363,7 @@ impl PersonRules {
                 || last.chars().count() < 3
                 || SECOND_HALVES.contains(&last)
                 || self.given.contains(last)
-                || shipped_common_words().contains(last)
+                || commonwords::contains(last)
                 || !seen.insert(last)
             {
                 continue;
@@ -510,8 +510,8 @@ fn surnames_by_word<'k>(
 /// run, the article, the future prefix س and a pronoun suffix or the accusative ا are taken off
 /// (بزفافه, المتنقله, سيسافر, مقاطعته, محققا).
 fn ordinary(word: &str) -> bool {
-    let common = shipped_common_words();
-    if common.contains(word) {
+    let common = commonwords::contains;
+    if common(word) {
         return true;
     }
     // The word with its prefixes taken off, without allocating: at most 1 + 11 runs, each
@@ -546,13 +546,13 @@ fn ordinary(word: &str) -> bool {
         let Some(slot) = buf.get_mut(..bytes.len() + 2) else { return false };
         slot[..bytes.len()].copy_from_slice(bytes);
         slot[bytes.len()..].copy_from_slice("ه".as_bytes());
-        std::str::from_utf8(slot).is_ok_and(|w| common.contains(w))
+        std::str::from_utf8(slot).is_ok_and(common)
     };
     heads[..n].iter().any(|&h| {
-        (h.len() < word.len() && long_enough(h) && common.contains(h))
+        (h.len() < word.len() && long_enough(h) && common(h))
             || ["ه", "ها", "هم", "هما", "هن", "كم", "نا", "ا"].iter().any(|suffix| {
                 h.strip_suffix(suffix).filter(|s| long_enough(s)).is_some_and(|stem| {
-                    common.contains(stem) || stem.strip_suffix('ت').is_some_and(teh_marbuta)
+                    common(stem) || stem.strip_suffix('ت').is_some_and(teh_marbuta)
                 })
             })
     })

@@ -16,11 +16,10 @@
 //! assert!(variants.len() <= rules.cap());
 //! ```
 
-use std::sync::OnceLock;
-
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
+use crate::commonwords;
 use crate::error::{Error, Result};
 use crate::normalize::{fold, NormalizeOptions};
 
@@ -54,46 +53,16 @@ struct Rule {
 pub struct VariantRules {
     rules: Vec<Rule>,
     cap: usize,
-    /// Whether the shipped `common_words.txt` ([`shipped_common_words`]) counts too.
+    /// Whether the shipped `common_words.txt` (`crate::commonwords`) counts too.
     shipped: bool,
     /// Ordinary words added with [`VariantRules::add_common_words`].
     common: FxHashSet<String>,
 }
 
 const DEFAULT_RULES: &str = include_str!("../gazetteers/rules/variants.tsv");
-const COMMON_WORDS: &str = include_str!("../gazetteers/rules/common_words.txt");
 const COMMON_WORDS_EXTRA: &str = include_str!("../gazetteers/rules/common_words_extra.txt");
 /// Common words folded per parallel task.
 const COMMON_WORDS_CHUNK: usize = 2048;
-
-/// The ordinary words of the shipped `gazetteers/rules/common_words.txt`, read once per process:
-/// spelling variants never become one, and person guessing (`person.rs`) reads them as no name.
-/// The file is generated folded (a test checks every word folds to itself), so it is read as it
-/// is: no folding, and no parallel work inside the lazy initialization, which threads of a pool
-/// may reach while another of them runs it. The words are borrowed from the file compiled into
-/// the binary: no allocation per word, and the words that lookups compare stay close together.
-pub(crate) fn shipped_common_words() -> &'static FxHashSet<&'static str> {
-    static WORDS: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
-    WORDS.get_or_init(|| {
-        // The lines cut at each '\n' found by memchr: `str::lines` cost about 200 instructions
-        // a line of these short words, more than hashing and inserting them.
-        let mut start = 0;
-        let lines = memchr::memchr_iter(b'\n', COMMON_WORDS.as_bytes())
-            .chain(std::iter::once(COMMON_WORDS.len()))
-            .map(|end| {
-                let line = &COMMON_WORDS[start..end];
-                start = end + 1;
-                line.trim()
-            });
-        // Sized once: grown a doubling at a time, the set rehashed its words a dozen times.
-        let mut set = FxHashSet::with_capacity_and_hasher(
-            memchr::memchr_iter(b'\n', COMMON_WORDS.as_bytes()).count() + 1,
-            Default::default(),
-        );
-        set.extend(lines.filter(|line| !line.is_empty() && !line.starts_with('#')));
-        set
-    })
-}
 
 /// The folded words of a word list (one per line, `#` lines skipped). Folding is the cost (a
 /// list can have tens of thousands of words): it runs in parallel chunks.
@@ -119,7 +88,6 @@ impl VariantRules {
     pub fn embedded() -> Result<VariantRules> {
         let mut rules = VariantRules::from_tsv("gazetteers/rules/variants.tsv", DEFAULT_RULES)?;
         rules.shipped = true;
-        shipped_common_words(); // read now, not by the first of many parallel variant searches
         rules.add_common_words(COMMON_WORDS_EXTRA);
         Ok(rules)
     }
@@ -247,7 +215,7 @@ impl VariantRules {
                 && !out.iter().any(|o| o == v)
                 && v.chars().filter(|c| !c.is_whitespace()).count() >= MIN_LETTERS - 1
                 && !self.common.contains(v)
-                && !(self.shipped && shipped_common_words().contains(v));
+                && !(self.shipped && commonwords::contains(v));
             if ok {
                 out.push(v.to_owned());
             }
@@ -367,22 +335,6 @@ fn substitute_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shipped_common_words_are_folded() {
-        let options = NormalizeOptions::default();
-        let words = shipped_common_words();
-        assert!(words.len() > 20_000, "{} words", words.len());
-        let lines: FxHashSet<&str> = COMMON_WORDS
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty() && !line.starts_with('#'))
-            .collect();
-        assert_eq!(*words, lines, "the words are the file's lines");
-        for word in words {
-            assert_eq!(&fold(word, &options), word, "common_words.txt must be generated folded");
-        }
-    }
 
     #[test]
     fn shipped_rules_load_and_generate() {
