@@ -637,9 +637,9 @@ impl Order<'_> {
 /// next batch and at writing the batches that are in order (each behind one lock: a tenth of a
 /// millisecond for 512 KiB, less for the default 64 KiB), and tag in parallel in between. A
 /// worker tags the batch it read while its bytes are still in its core's cache (with a reader
-/// thread, the other core's misses on the text cost two threads about 7% more CPU than one). At most two batches per worker
-/// are out at once, so memory stays flat and a long record holds up only the writing of the
-/// batches after its own. With one thread, the calling thread does it all: `--threads 1` is
+/// thread, the other core's misses on the text cost two threads about 7% more CPU than one).
+/// At most two batches per worker are out at once, so memory stays flat and a long record holds
+/// up only the writing of the batches after its own. With one thread, the calling thread does it all: `--threads 1` is
 /// one thread's work, I/O included. Returns the reading's result (records left to other
 /// shards) and the writing's.
 fn tag_batches(
@@ -756,11 +756,10 @@ fn tag_batches(
 
 /// How long a worker waiting for the lock of [`tag_batches`] spins before it sleeps. The lock
 /// is held for a read or a write of a batch, 0.1-0.2 ms for 512 KiB (the first read of a run
-/// about 1 ms);
-/// a worker put to sleep there ran again up to 3-4 ms after the lock came free on this 2-core
-/// virtual machine, the other core idle meanwhile (a thread started there likewise waited 3 ms
-/// on its parent's core in a C test), which cost `alam tag --threads 2` 1.1-3.3 ms of 61-65 on
-/// 16 MB (medians of 21 and 31 alternating runs).
+/// about 1 ms); a worker put to sleep there ran again up to 3-4 ms after the lock came free on
+/// this 2-core virtual machine, the other core idle meanwhile (a thread started there likewise
+/// waited 3 ms on its parent's core in a C test), which cost `alam tag --threads 2` 1.1-3.3 ms
+/// of 61-65 on 16 MB (medians of 21 and 31 alternating runs).
 const LOCK_SPIN: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The cores this process may run on: on Linux the affinity mask's (one system call, where

@@ -68,8 +68,9 @@ mod tests {
             letter in proptest::sample::select("ابتثجحخدذرزسشصضطظعغفقكلمنهوي ".chars().collect::<Vec<char>>()),
             random in "[ابتسلمنوي]{1,8}",
         ) {
-            let set: FxHashSet<&str> = words().collect();
-            let all: Vec<&str> = words().collect();
+            static WORDS: std::sync::OnceLock<(FxHashSet<&str>, Vec<&str>)> =
+                std::sync::OnceLock::new();
+            let (set, all) = WORDS.get_or_init(|| (words().collect(), words().collect()));
             let word = all[pick % all.len()];
             let edited = match edit {
                 0 => word.to_string(),
