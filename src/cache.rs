@@ -252,6 +252,14 @@ impl Packed {
 #[derive(Debug)]
 pub(crate) struct Malformed;
 
+/// The little-endian u32 at `at` in the bytes of [`Reader::items`].
+///
+/// # Panics
+/// When fewer than four bytes follow `at`: callers read within items of a fixed size.
+pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
+}
+
 /// Reads values that a [`Writer`] wrote, in the same order.
 pub(crate) struct Reader<'a> {
     data: &'a [u8],
@@ -298,6 +306,19 @@ impl<'a> Reader<'a> {
     pub(crate) fn u64(&mut self) -> Result<u64, Malformed> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Malformed)?))
     }
+    /// The bytes of `n` items of `item_bytes` each, taken at once (a loop over them decodes
+    /// without a check per number).
+    pub(crate) fn items(&mut self, n: usize, item_bytes: usize) -> Result<&'a [u8], Malformed> {
+        self.take(n.checked_mul(item_bytes).ok_or(Malformed)?)
+    }
+    /// `n` u64 numbers.
+    pub(crate) fn u64s(&mut self, n: usize) -> Result<Vec<u64>, Malformed> {
+        let bytes = self.items(n, 8)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(*c.first_chunk().expect("8")))
+            .collect())
+    }
     /// A length, checked against the numbers left (each item takes at least `item_bytes` of
     /// them), so that a damaged length cannot ask for a huge allocation.
     pub(crate) fn len(&mut self, item_bytes: usize) -> Result<usize, Malformed> {
@@ -319,8 +340,8 @@ impl<'a> Reader<'a> {
     pub(crate) fn packed(&mut self, n: usize) -> Result<Packed, Malformed> {
         let mut ends = Vec::with_capacity(n);
         let mut end = 0u32;
-        for _ in 0..n {
-            end = end.checked_add(self.u32()?).ok_or(Malformed)?;
+        for len in self.items(n, 4)?.chunks_exact(4) {
+            end = end.checked_add(u32_at(len, 0)).ok_or(Malformed)?;
             ends.push(end);
         }
         let text = self.strings.get(..end as usize).ok_or(Malformed)?;

@@ -35,7 +35,7 @@ impl FirstWords {
     /// The filter [`FirstWords::write_cache`] wrote.
     pub(crate) fn read_cache(r: &mut Reader<'_>) -> Result<FirstWords, Malformed> {
         let n = r.len(8)?;
-        let bits = (0..n).map(|_| r.u64()).collect::<Result<Vec<u64>, Malformed>>()?;
+        let bits = r.u64s(n)?;
         // `new` makes a power of two of at least 512 bits.
         if n < 8 || !n.is_power_of_two() {
             return Err(Malformed);

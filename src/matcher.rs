@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap;
 use aho_corasick::automaton::Automaton;
 use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 
-use crate::cache::{Malformed, Packed, Reader, Writer};
+use crate::cache::{u32_at, Malformed, Packed, Reader, Writer};
 use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
 use crate::error::{Error, Result};
 use crate::firstword::{
@@ -250,15 +250,18 @@ impl Matcher {
         let n = r.len(4)?;
         let surfaces = r.packed(n)?;
         let n = r.len(13)?;
-        let mut slots = Vec::with_capacity(n);
-        for _ in 0..n {
-            let [start, plain, contracted] = [r.u32()?, r.u32()?, r.u32()?];
-            slots.push(Slot { start, plain, contracted, cue: r.u8()? });
-        }
+        let slots: Vec<Slot> = (r.items(n, 13)?.chunks_exact(13))
+            .map(|s| Slot {
+                start: u32_at(s, 0),
+                plain: u32_at(s, 4),
+                contracted: u32_at(s, 8),
+                cue: s[12],
+            })
+            .collect();
         let n = r.len(8)?;
-        let refs = (0..n)
-            .map(|_| Ok(NameRef { entity: r.u32()?, name: r.u32()? }))
-            .collect::<Result<Vec<NameRef>, Malformed>>()?;
+        let refs: Vec<NameRef> = (r.items(n, 8)?.chunks_exact(8))
+            .map(|s| NameRef { entity: u32_at(s, 0), name: u32_at(s, 4) })
+            .collect();
         let in_range = |slot: &Slot| {
             let end = u64::from(slot.start) + u64::from(slot.plain) + u64::from(slot.contracted);
             end <= refs.len() as u64

@@ -14,7 +14,7 @@
 //! two names that match at one place are the text there, so one is a prefix of the other, and a
 //! one-run name can only be a prefix of a longer one.
 
-use crate::cache::{Malformed, Packed, Reader, Writer};
+use crate::cache::{u32_at, Malformed, Packed, Reader, Writer};
 use crate::firstword::{pattern_key, PatternKey};
 
 /// One name of a group: the pattern, and where its text lies in the packed patterns.
@@ -120,11 +120,11 @@ impl Table {
     /// one of `surfaces`, at its place, and every group ends.
     fn read_cache(r: &mut Reader<'_>, surfaces: &Packed) -> Result<Table, Malformed> {
         let n = r.len(8)?;
-        let slots = (0..n).map(|_| r.u64()).collect::<Result<Vec<u64>, Malformed>>()?;
+        let slots = r.u64s(n)?;
         let n = r.len(12)?;
         let mut entries = Vec::with_capacity(n);
-        for _ in 0..n {
-            let [pattern, offset, len] = [r.u32()?, r.u32()?, r.u32()?];
+        for entry in r.items(n, 12)?.chunks_exact(12) {
+            let [pattern, offset, len] = [0, 4, 8].map(|at| u32_at(entry, at));
             let span = (pattern as usize) < surfaces.len();
             let span = span.then(|| surfaces.span(pattern as usize)).ok_or(Malformed)?;
             if span.start != offset as usize || span.len() != (len & !LAST) as usize {
