@@ -409,21 +409,19 @@ impl ExtractorBuilder {
             }
         }
         // Each entity's group: the root of its parent chain (بماكو → مالي; المالي → مالي).
-        let index: HashMap<&str, u32> =
-            gazetteer.entities().iter().enumerate().map(|(i, e)| (e.id(), i as u32)).collect();
         let group: Vec<u32> = (0..gazetteer.len())
             .map(|start| {
-                let mut at = start as u32;
+                let mut at = start;
                 // A parent chain longer than the gazetteer is a cycle: stop there.
                 for _ in 0..gazetteer.len() {
                     let parent =
-                        gazetteer.entities()[at as usize].parent().and_then(|p| index.get(p));
+                        gazetteer.entities()[at].parent().and_then(|p| gazetteer.position(p));
                     match parent {
-                        Some(&p) if p != at => at = p,
+                        Some(p) if p != at => at = p,
                         _ => break,
                     }
                 }
-                at
+                at as u32
             })
             .collect();
         let triggers = self

@@ -583,6 +583,11 @@ impl Gazetteer {
         self.by_id.get(id).map(|&i| &self.entities[i])
     }
 
+    /// Where the entity with this id is in [`Gazetteer::entities`].
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
     /// Every entity, in load order.
     pub fn entities(&self) -> &[Entity] {
         &self.entities
