@@ -250,7 +250,9 @@ impl Matcher {
         let n = r.len(4)?;
         let surfaces = r.packed(n)?;
         let n = r.len(13)?;
-        let slots: Vec<Slot> = (r.items(n, 13)?.chunks_exact(13))
+        let slots: Vec<Slot> = r
+            .items(n, 13)?
+            .chunks_exact(13)
             .map(|s| Slot {
                 start: u32_at(s, 0),
                 plain: u32_at(s, 4),
@@ -259,7 +261,9 @@ impl Matcher {
             })
             .collect();
         let n = r.len(8)?;
-        let refs: Vec<NameRef> = (r.items(n, 8)?.chunks_exact(8))
+        let refs: Vec<NameRef> = r
+            .items(n, 8)?
+            .chunks_exact(8)
             .map(|s| NameRef { entity: u32_at(s, 0), name: u32_at(s, 4) })
             .collect();
         let in_range = |slot: &Slot| {
