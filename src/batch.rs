@@ -80,7 +80,8 @@ pub struct TagOptions {
     /// (`alam tag` on 46 MB of news, medians of 10 alternating runs: one thread 0.347 s
     /// against 0.355 s with 512 KiB batches, two threads 0.184 s against 0.187 s; on 16 MB,
     /// two threads 67.1 ms against 68.6, 30 runs; 32 KiB and 128 KiB batches did the same as
-    /// 64 KiB within 1 ms. Earlier, 512 KiB took 0.272 s against 0.285 s with 4 MiB).
+    /// 64 KiB within 1 ms. Earlier, 512 KiB took 0.272 s against 0.285 s with 4 MiB). When the
+    /// workers outnumber the cores, batches hold 8 times as much (see `OVERSUBSCRIBED_SCALE`).
     pub batch_bytes: usize,
     /// The most input bytes in one batch read from a compressed file (`.gz`, `.zst`). Reading
     /// a batch, which the workers take turns at behind one lock, then means decompressing it:
@@ -659,8 +660,14 @@ fn tag_batches(
         written: Written::new(),
         failed: None,
     };
+    let cores = if threads > 1 { cores() } else { None };
+    // Spin only while every worker can have a core of its own: a spinning worker would
+    // otherwise take the core the lock's holder needs. Workers that outnumber the cores take
+    // larger batches instead: they sleep at the lock, and wake less often.
+    let spin = cores.is_some_and(|n| threads <= n);
+    let scale = if cores.is_some_and(|n| threads > n) { OVERSUBSCRIBED_SCALE } else { 1 };
     let shared = Mutex::new(Shared {
-        batcher: Batcher::new(inputs, options),
+        batcher: Batcher::new(inputs, options, scale),
         taken: 0,
         read_done: false,
         read_error: None,
@@ -668,9 +675,6 @@ fn tag_batches(
     });
     let turn = Condvar::new();
     let in_flight = 2 * threads;
-    // Spin only while every worker can have a core of its own: a spinning worker would
-    // otherwise take the core the lock's holder needs.
-    let spin = threads > 1 && cores().is_some_and(|n| threads <= n);
     let lock = || {
         let spun = if spin { spin_lock(&shared, LOCK_SPIN) } else { None };
         spun.unwrap_or_else(|| shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
@@ -762,6 +766,11 @@ fn tag_batches(
 /// of 61-65 on 16 MB (medians of 21 and 31 alternating runs).
 const LOCK_SPIN: std::time::Duration = std::time::Duration::from_millis(2);
 
+/// How many times `batch_bytes` a batch holds when the workers outnumber the cores: 512 KiB by
+/// default, as before 64 KiB batches, which made `--threads 3` and `--threads 8` on two cores
+/// 3-4% slower (16 MB: 79.3 against 76.9 ms, 84.6 against 81.4; 15 alternating runs).
+const OVERSUBSCRIBED_SCALE: usize = 8;
+
 /// The cores this process may run on: on Linux the affinity mask's (one system call, where
 /// `available_parallelism` also reads the cgroup's files: 50 us), elsewhere the standard
 /// library's count.
@@ -836,9 +845,11 @@ struct Batcher<'a> {
     filled: usize,
     /// Bytes of records and lines taken into the batch, counted toward `target`.
     bytes: usize,
-    /// The bytes that make a batch full: `batch_bytes`, or `compressed_batch_bytes` while a
-    /// compressed input is read.
+    /// The bytes that make a batch full: `batch_bytes` times `scale`, or (not less)
+    /// `compressed_batch_bytes` while a compressed input is read.
     target: usize,
+    /// See [`OVERSUBSCRIBED_SCALE`]: 1 unless the workers outnumber the cores.
+    scale: usize,
     /// A full batch, handed out by the next call of `next_batch`.
     ready: Option<Batch>,
     /// A read error, returned once the lines read before it are handed out.
@@ -846,7 +857,8 @@ struct Batcher<'a> {
 }
 
 impl<'a> Batcher<'a> {
-    fn new(inputs: Vec<Input>, options: &'a TagOptions) -> Batcher<'a> {
+    /// A batcher of `inputs` whose plain batches hold `scale` times `batch_bytes`.
+    fn new(inputs: Vec<Input>, options: &'a TagOptions, scale: usize) -> Batcher<'a> {
         let mut batcher = Batcher {
             options,
             inputs: inputs.into_iter().enumerate(),
@@ -857,7 +869,8 @@ impl<'a> Batcher<'a> {
             batch: Batch::default(),
             filled: 0,
             bytes: 0,
-            target: options.batch_bytes,
+            target: options.batch_bytes.saturating_mul(scale),
+            scale,
             ready: None,
             failed: None,
         };
@@ -919,11 +932,12 @@ impl<'a> Batcher<'a> {
                 return Ok(self.take_partial());
             };
             let options = self.options;
+            let plain = options.batch_bytes.saturating_mul(self.scale);
             self.target = match &input.kind {
                 InputKind::Path { path, .. } if is_compressed(path) => {
-                    options.compressed_batch_bytes
+                    options.compressed_batch_bytes.max(plain)
                 }
-                _ => options.batch_bytes,
+                _ => plain,
             };
             let want = self.target + READ_CHUNK;
             if self.batch.buf.len() < want {
@@ -1350,7 +1364,16 @@ mod tests {
 
     /// The records a [`Batcher`] makes of `inputs`, in order, and the batches' sizes.
     fn read_all(inputs: Vec<Input>, options: &TagOptions) -> (Vec<Seen>, Vec<usize>, u64) {
-        let mut batcher = Batcher::new(inputs, options);
+        read_all_scaled(inputs, options, 1)
+    }
+
+    /// [`read_all`] by a batcher that scales plain batches by `scale`.
+    fn read_all_scaled(
+        inputs: Vec<Input>,
+        options: &TagOptions,
+        scale: usize,
+    ) -> (Vec<Seen>, Vec<usize>, u64) {
+        let mut batcher = Batcher::new(inputs, options, scale);
         let mut seen = Vec::new();
         let mut sizes = Vec::new();
         while let Some(batch) = batcher.next_batch().unwrap() {
@@ -1368,10 +1391,9 @@ mod tests {
         (seen, sizes, batcher.skipped)
     }
 
-    /// A compressed input is cut into batches of `compressed_batch_bytes`, a plain one into
-    /// batches of `batch_bytes`, also when a batch runs on from one into the other.
-    #[test]
-    fn compressed_inputs_make_larger_batches() {
+    /// The lines of [`compressed_inputs_make_larger_batches`]: 50 of 20 bytes, plain in
+    /// `a.jsonl` and compressed in `b.jsonl.gz`.
+    fn plain_and_compressed() -> (tempfile::TempDir, Vec<Input>) {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let lines: String = (0..50).map(|i| format!("{{\"id\":{i:>5},\"t\":12}}\n")).collect();
@@ -1382,19 +1404,46 @@ mod tests {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder.write_all(lines.as_bytes()).unwrap();
         std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+        let inputs = vec![Input::path(&plain).unwrap(), Input::path(&gz).unwrap()];
+        (dir, inputs)
+    }
+
+    /// A compressed input is cut into batches of `compressed_batch_bytes`, a plain one into
+    /// batches of `batch_bytes`, also when a batch runs on from one into the other.
+    #[test]
+    fn compressed_inputs_make_larger_batches() {
+        let (_dir, inputs) = plain_and_compressed();
         let options = TagOptions {
             batch_bytes: 60,
             compressed_batch_bytes: 400,
             batch_records: 1000,
             ..TagOptions::default()
         };
-        let inputs = vec![Input::path(&plain).unwrap(), Input::path(&gz).unwrap()];
         let (seen, sizes, _) = read_all(inputs, &options);
         assert_eq!(seen.len(), 100);
         // 3 lines (60 bytes) fill a plain batch, 20 (400 bytes) a compressed one; the plain
         // input's last 2 lines start a batch that the compressed input's first 18 fill.
         let mut expected = vec![3; 16];
         expected.extend([20, 20, 12]);
+        assert_eq!(sizes, expected);
+    }
+
+    /// Workers that outnumber the cores take plain batches `scale` times as large, and
+    /// compressed ones no smaller than those.
+    #[test]
+    fn scaled_batches_are_larger() {
+        let options = TagOptions {
+            batch_bytes: 60,
+            compressed_batch_bytes: 100,
+            batch_records: 1000,
+            ..TagOptions::default()
+        };
+        let (_dir, inputs) = plain_and_compressed();
+        let (seen, sizes, _) = read_all_scaled(inputs, &options, 4);
+        assert_eq!(seen.len(), 100);
+        // 12 lines (240 bytes) fill a plain batch and a compressed one alike (240 > 100).
+        let mut expected = vec![12; 8];
+        expected.push(4);
         assert_eq!(sizes, expected);
     }
 
