@@ -201,6 +201,18 @@ impl Input {
         &self.name
     }
 
+    /// Whether it is a compressed file (`.gz`, `.zst`): its size on disk is not its content's,
+    /// and reading it means decompressing.
+    pub fn is_compressed(&self) -> bool {
+        match &self.kind {
+            InputKind::Path { path, .. } => {
+                let name = path.to_string_lossy();
+                name.ends_with(".gz") || name.ends_with(".zst")
+            }
+            InputKind::Reader(_) => false,
+        }
+    }
+
     /// The size on disk, when it is a file.
     pub fn file_size(&self) -> Option<u64> {
         match &self.kind {
@@ -269,12 +281,6 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<PathBuf>)> {
         }
     }
     Ok((inputs, skipped))
-}
-
-/// Whether `path` names a compressed file (`.gz`, `.zst`).
-fn is_compressed(path: &Path) -> bool {
-    let name = path.to_string_lossy();
-    name.ends_with(".gz") || name.ends_with(".zst")
 }
 
 /// Opens a file, decompressing `.gz` and `.zst`.
@@ -640,9 +646,9 @@ impl Order<'_> {
 /// worker tags the batch it read while its bytes are still in its core's cache (with a reader
 /// thread, the other core's misses on the text cost two threads about 7% more CPU than one).
 /// At most two batches per worker are out at once, so memory stays flat and a long record holds
-/// up only the writing of the batches after its own. With one thread, the calling thread does it all: `--threads 1` is
-/// one thread's work, I/O included. Returns the reading's result (records left to other
-/// shards) and the writing's.
+/// up only the writing of the batches after its own. With one thread, the calling thread does
+/// it all: `--threads 1` is one thread's work, I/O included. Returns the reading's result
+/// (records left to other shards) and the writing's.
 fn tag_batches(
     extractor: &Extractor,
     inputs: Vec<Input>,
@@ -933,11 +939,10 @@ impl<'a> Batcher<'a> {
             };
             let options = self.options;
             let plain = options.batch_bytes.saturating_mul(self.scale);
-            self.target = match &input.kind {
-                InputKind::Path { path, .. } if is_compressed(path) => {
-                    options.compressed_batch_bytes.max(plain)
-                }
-                _ => plain,
+            self.target = if input.is_compressed() {
+                options.compressed_batch_bytes.max(plain)
+            } else {
+                plain
             };
             let want = self.target + READ_CHUNK;
             if self.batch.buf.len() < want {

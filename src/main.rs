@@ -621,7 +621,7 @@ fn run_stream<W: Write + Send>(
 
 fn progress_bar(inputs: &[batch::Input]) -> ProgressBar {
     let sizes: Option<u64> = inputs.iter().map(|i| i.file_size()).sum();
-    let compressed = inputs.iter().any(|i| i.name().ends_with(".gz") || i.name().ends_with(".zst"));
+    let compressed = inputs.iter().any(batch::Input::is_compressed);
     match sizes {
         Some(total) if !compressed => {
             let bar = ProgressBar::new(total);

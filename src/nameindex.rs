@@ -3,16 +3,17 @@
 //!
 //! A name that matches the text at `p` and ends at a word end has, as its first run of word
 //! characters, exactly the text's run at `p` (the argument of `firstword.rs`); if it has a
-//! second run, that is exactly the text's next run. The walks already know the [`hash`](crate::firstword::hash) of both
-//! (the first-word filters asked about them), so the names that may match at `p` are the
-//! one-run names filed under the first run's hash, and the longer ones filed under the pair of
-//! both hashes ([`pair_key`](crate::firstword::pair_key)): one or two probes of hash tables, then a comparison of bytes for
-//! each name filed there, where a trie walk decoded and stepped through every character of the
-//! word (and on into the next while some name went on) with a dependent load per step. Names
-//! are compared whole, so a collision of hashes costs a comparison and never a wrong match.
-//! Those that match are reported shortest first, as a trie's common-prefix search reports them:
-//! two names that match at one place are the text there, so one is a prefix of the other, and a
-//! one-run name can only be a prefix of a longer one.
+//! second run, that is exactly the text's next run. The walks already know the
+//! [`hash`](crate::firstword::hash) of both (the first-word filters asked about them), so the
+//! names that may match at `p` are the one-run names filed under the first run's hash, and the
+//! longer ones filed under the pair of both hashes ([`pair_key`](crate::firstword::pair_key)):
+//! one or two probes of hash tables, then a comparison of bytes for each name filed there,
+//! where a trie walk decoded and stepped through every character of the word (and on into the
+//! next while some name went on) with a dependent load per step. Names are compared whole, so
+//! a collision of hashes costs a comparison and never a wrong match. Those that match are
+//! reported shortest first, as a trie's common-prefix search reports them: two names that match
+//! at one place are the text there, so one is a prefix of the other, and a one-run name can
+//! only be a prefix of a longer one.
 
 use crate::cache::{u32_at, Malformed, Packed, Reader, Writer};
 use crate::firstword::{pattern_key, PatternKey};
@@ -151,7 +152,8 @@ impl Table {
 pub(crate) struct NameIndex {
     /// The names of one run of word characters (or none), by its hash.
     one: Table,
-    /// The others, by the [`pair_key`](crate::firstword::pair_key) of their first two runs' hashes.
+    /// The others, by the [`pair_key`](crate::firstword::pair_key) of their first two runs'
+    /// hashes.
     two: Table,
 }
 
@@ -179,9 +181,10 @@ impl NameIndex {
 
     /// Calls `found(pattern, end)` for every pattern of `surfaces` (those the index was made
     /// of) that is `text[from..end]` and ends at a word end (and maybe others that start at
-    /// `from`), shortest first. `one` is the [`hash`](crate::firstword::hash) of the text's run of word characters at
-    /// `from`, `pair` the [`pair_key`](crate::firstword::pair_key) of it and the text's next run; either is `None` where
-    /// the first-word filters rule out the one-run names or the longer ones.
+    /// `from`), shortest first. `one` is the [`hash`](crate::firstword::hash) of the text's run
+    /// of word characters at `from`, `pair` the [`pair_key`](crate::firstword::pair_key) of it
+    /// and the text's next run; either is `None` where the first-word filters rule out the
+    /// one-run names or the longer ones.
     #[inline]
     pub(crate) fn walk(
         &self,
