@@ -1532,12 +1532,10 @@ impl RelationExtractor {
         out: &mut Vec<Candidate>,
     ) {
         let items = sentence.items;
-        let mut heads: Vec<usize> = Vec::new();
-        let mut tails: Vec<usize> = Vec::new();
-        if let Some(i) = anchor.item {
-            heads.push(i);
-        }
-        let fits = |slot: Slot, element: Element, i: usize, heads: &[usize]| {
+        // The mentions taken for head and tail: runs of adjacent items (a listed group).
+        let mut heads: std::ops::Range<usize> = anchor.item.map_or(0..0, |i| i..i + 1);
+        let mut tails: std::ops::Range<usize> = 0..0;
+        let fits = |slot: Slot, element: Element, i: usize, heads: &std::ops::Range<usize>| {
             let it = &items[i];
             let kinds = if slot == Slot::Head { rule.head } else { rule.tail };
             if !kinds.contains(it.kind) || !clitic_fits(element, it) {
@@ -1548,7 +1546,7 @@ impl RelationExtractor {
             }
             // With a known head, a `parent` rule's tail must be the head's gazetteer parent.
             !(rule.parent && slot == Slot::Tail && !heads.is_empty())
-                || heads.iter().any(|&h| items[h].entity.parent() == Some(it.entity.id()))
+                || heads.clone().any(|h| items[h].entity.parent() == Some(it.entity.id()))
         };
         // The token span covered so far, and the folded span for the role.
         let (mut left, mut right) = (anchor.t0, anchor.t1);
@@ -1567,7 +1565,6 @@ impl RelationExtractor {
             if element.clitic.is_none() && items[first].conj {
                 return;
             }
-            let mut group = vec![first];
             let mut last = first;
             while last + 1 < items.len()
                 && items[last + 1].kind == items[first].kind
@@ -1575,8 +1572,8 @@ impl RelationExtractor {
                 && !sentence.before_trigger(last + 1)
             {
                 last += 1;
-                group.push(last);
             }
+            let group = first..last + 1;
             if k == a + 1 && anchor.item.is_none() {
                 next_after_trigger = Some(items[first].t0);
             }
@@ -1600,15 +1597,14 @@ impl RelationExtractor {
             {
                 first = h;
             }
-            let mut group = vec![first];
+            let last = first;
             while first > 0
                 && items[first - 1].kind == items[first].kind
                 && listed(sentence.folded, &items[first - 1], &items[first])
             {
                 first -= 1;
-                group.push(first);
             }
-            group.reverse();
+            let group = first..last + 1;
             left = items[first].t0;
             match element.slot {
                 Slot::Head => heads = group,
@@ -1632,8 +1628,8 @@ impl RelationExtractor {
             }
         };
         let negation = &self.inner.negation[r];
-        for &h in &heads {
-            for &t in &tails {
+        for h in heads.clone() {
+            for t in tails.clone() {
                 let (hd, tl) = (&items[h], &items[t]);
                 if h == t || hd.entity.id() == tl.entity.id() {
                     continue;
