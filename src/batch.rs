@@ -42,7 +42,7 @@ use crate::extractor::{Extractor, Mention, FOLD_KEEP_BYTES};
 use crate::format;
 use crate::normalize::Normalized;
 use crate::record::{self, Parsed, Text};
-use crate::relation::{brat_relations, RelationExtractor, RelationRecord};
+use crate::relation::{brat_relations, RelationExtractor};
 use crate::sentence::sentences;
 
 /// Output formats of [`tag_inputs`].
@@ -1297,9 +1297,7 @@ fn tag_folded(
     };
     let output = match options.format {
         Format::Jsonl => {
-            let relations: Option<Vec<RelationRecord<'_>>> =
-                relations.as_ref().map(|rs| rs.iter().map(|r| r.to_record(text)).collect());
-            let line = format::jsonl_line(id, text, &mentions, &spans, relations.as_ref());
+            let line = format::jsonl_line(id, text, &mentions, &spans, relations.as_deref());
             Output::Jsonl(line.map_err(|e| e.to_string())?)
         }
         Format::Brat => {

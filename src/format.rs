@@ -15,35 +15,35 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::batch::{LineWriter, Output, Sink};
 use crate::chars::is_word_char;
 use crate::extractor::{EntityRef, Mention, MentionRecord};
+use crate::relation::{Relation, RelationRecord};
 use crate::sentence::SentenceCursor;
 
 /// The JSONL line of a document (without the line end): `{"id", "entities", "relations"}`, the
-/// entities as [`Mention::to_record`] with their sentence index. The bytes are exactly those of
-/// serde_json serializing the records (a test compares them), written directly: the entity
-/// records are most of `alam tag`'s output, and serde_json escapes every field name and value
-/// byte by byte.
+/// entities as [`Mention::to_record`] with their sentence index, the relations as
+/// [`Relation::to_record`]. The bytes are exactly those of serde_json serializing the records
+/// (a test compares them), written directly: the entity records are most of `alam tag`'s
+/// output, the relations' evidence sentences much of the rest, and serde_json escapes every
+/// field name and value byte by byte.
 ///
 /// # Errors
-/// Fails when the id or the relations cannot be serialized (they can always be).
+/// Fails when the id cannot be serialized (it always can).
 pub(crate) fn jsonl_line(
     id: &serde_json::Value,
     text: &str,
     mentions: &[Mention<'_>],
     spans: &[std::ops::Range<usize>],
-    relations: Option<&impl Serialize>,
+    relations: Option<&[Relation<'_>]>,
 ) -> serde_json::Result<String> {
-    // The relations first, so that the line is allocated once: 320 bytes a mention hold the
-    // entity records (273 on average on news; no line of 46 MB of it outgrew them), not always
-    // the relations.
-    let relations = relations.map(serde_json::to_string).transpose()?;
-    let mut out = String::with_capacity(
-        64 + 320 * mentions.len() + relations.as_ref().map_or(0, |r| r.len() + 16),
-    );
+    // Allocated once: 320 bytes a mention hold the entity records (273 on average on news; no
+    // line of 46 MB of it outgrew them), and a relation's evidence sentence with 160 bytes its
+    // other fields.
+    let relations_len: usize = relations.map_or(0, |rs| {
+        16 + rs.iter().map(|r| 160 + r.sentence_span.end - r.sentence_span.start).sum::<usize>()
+    });
+    let mut out = String::with_capacity(64 + 320 * mentions.len() + relations_len);
     out.push_str("{\"id\":");
     out.push_str(&serde_json::to_string(id)?);
     out.push_str(",\"entities\":[");
@@ -93,11 +93,52 @@ pub(crate) fn jsonl_line(
     }
     out.push(']');
     if let Some(relations) = relations {
-        out.push_str(",\"relations\":");
-        out.push_str(&relations);
+        out.push_str(",\"relations\":[");
+        for (i, r) in relations.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            relation_fields(&mut out, &mut numbers, &r.to_record(text));
+        }
+        out.push(']');
     }
     out.push('}');
     Ok(out)
+}
+
+/// A relation record as serde_json writes it: `{"type", "head", "tail", "trigger", "role"?,
+/// "country"?, "sentence", "evidence"}`.
+fn relation_fields(out: &mut String, numbers: &mut itoa::Buffer, r: &RelationRecord<'_>) {
+    out.push_str("{\"type\":\"");
+    out.push_str(r.kind.as_str());
+    out.push_str("\",\"head\":");
+    out.push_str(numbers.format(r.head));
+    out.push_str(",\"tail\":");
+    out.push_str(numbers.format(r.tail));
+    out.push_str(",\"trigger\":");
+    match &r.trigger {
+        Some(t) => {
+            out.push_str("{\"start\":");
+            out.push_str(numbers.format(t.start));
+            out.push_str(",\"end\":");
+            out.push_str(numbers.format(t.end));
+            out.push_str(",\"text\":");
+            json_str(out, t.text);
+            out.push('}');
+        }
+        None => out.push_str("null"),
+    }
+    for (key, value) in [(",\"role\":", r.role), (",\"country\":", r.country)] {
+        if let Some(v) = value {
+            out.push_str(key);
+            json_str(out, v);
+        }
+    }
+    out.push_str(",\"sentence\":");
+    out.push_str(numbers.format(r.sentence));
+    out.push_str(",\"evidence\":");
+    json_str(out, r.evidence);
+    out.push('}');
 }
 
 /// The entity's fields of a mention record, from `"type"` to `"parent"`.
@@ -121,54 +162,68 @@ fn entity_fields(out: &mut String, r: &MentionRecord<'_>) {
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it: `"` and `\\`, the control
 /// characters as `\n`, `\t`... or `\u00XX`, everything else as it is. Eight bytes at a time
-/// while none needs escaping.
+/// between the bytes to escape (a quoted phrase does not send the rest of a sentence through
+/// the byte loop).
 fn json_str(out: &mut String, s: &str) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Whether a word may hold a byte below 0x20, a quote or a backslash: never wrong when it
-    // does (the borrows of the subtractions only add false alarms, which the loop below sorts
-    // out); bytes >= 0x80 are none of these.
+    // Whether a word holds a byte below 0x20, a quote or a backslash. Each test marks the
+    // zero bytes of a word exactly: no carry crosses a byte (a borrow would: ل before a
+    // space looked like a control character), so words of plain text never take the byte loop.
+    let zero = |x: u64| !(((x & !HIGHS) + !HIGHS) | x | !HIGHS);
     let special = |w: u64| {
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-        ((w & !HIGHS).wrapping_sub(ONES * 0x20) & !w & HIGHS)
+        zero(w & (ONES * 0xE0))
             | zero(w ^ (ONES * u64::from(b'"')))
             | zero(w ^ (ONES * u64::from(b'\\')))
             != 0
     };
     out.push('"');
     let bytes = s.as_bytes();
-    let mut clean = 0;
-    while let Some(chunk) = bytes.get(clean..clean + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        if special(word) {
-            break;
-        }
-        clean += 8;
-    }
-    // Every escaped byte is ASCII, so the cuts fall on character boundaries.
-    let mut from = 0;
-    for (i, &b) in bytes.iter().enumerate().skip(clean) {
-        let escaped = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0C => "\\f",
-            0x00..=0x1F => "",
-            _ => continue,
+    // `from`: the first byte not yet written; `at`: the first byte not yet looked at.
+    let (mut from, mut at) = (0, 0);
+    while at < bytes.len() {
+        let to = (at + 8).min(bytes.len());
+        // The next eight bytes; for the last ones, the last eight bytes (those before them
+        // were looked at already), or in a shorter string its bytes padded with bytes that
+        // need no escape.
+        let word = match bytes.get(at..at + 8).or_else(|| bytes.get(bytes.len().wrapping_sub(8)..))
+        {
+            Some(chunk) => u64::from_le_bytes(chunk.try_into().expect("eight bytes")),
+            None => bytes
+                .iter()
+                .enumerate()
+                .fold(HIGHS, |w, (k, &b)| w & !(0xFF << (8 * k)) | u64::from(b) << (8 * k)),
         };
-        out.push_str(&s[from..i]);
-        if escaped.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xF)]));
-        } else {
-            out.push_str(escaped);
+        if !special(word) {
+            at = to;
+            continue;
         }
-        from = i + 1;
+        // A word that may hold a byte to escape: one byte at a time.
+        for (i, &b) in bytes.iter().enumerate().take(to).skip(at) {
+            let escaped = match b {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0C => "\\f",
+                0x00..=0x1F => "",
+                _ => continue,
+            };
+            // Every escaped byte is ASCII, so the cuts fall on character boundaries.
+            out.push_str(&s[from..i]);
+            if escaped.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xF)]));
+            } else {
+                out.push_str(escaped);
+            }
+            from = i + 1;
+        }
+        at = to;
     }
     out.push_str(&s[from..]);
     out.push('"');
@@ -373,9 +428,10 @@ impl<W: io::Write + Send> Sink for ConllSink<W> {
 mod tests {
     use super::*;
     use crate::extractor::MentionRecord;
-    use crate::relation::{RelationExtractor, RelationRecord};
+    use crate::relation::RelationExtractor;
     use crate::{sentence_index, sentences, Extractor, Gazetteer};
     use proptest::prelude::*;
+    use serde::Serialize;
 
     /// The line as serde_json writes the records: what [`jsonl_line`] must equal.
     #[derive(Serialize)]
@@ -446,7 +502,7 @@ mod tests {
             let relations = with_relations.then(|| rx.extract_in(&text, &spans, &mentions).unwrap());
             let records: Option<Vec<RelationRecord<'_>>> =
                 relations.as_ref().map(|rs| rs.iter().map(|r| r.to_record(&text)).collect());
-            let line = jsonl_line(&id, &text, &mentions, &spans, records.as_ref()).unwrap();
+            let line = jsonl_line(&id, &text, &mentions, &spans, relations.as_deref()).unwrap();
             let entities = mentions
                 .iter()
                 .map(|m| {
