@@ -7,7 +7,9 @@
 //! one a `Value` gives: the last of duplicate keys wins, and a line that is not a JSON object,
 //! has trailing characters, nests deeper than serde_json's recursion limit or holds a number out
 //! of range anywhere is refused with the same error (skipped values are parsed as a `Value` is,
-//! into nothing, rather than with serde's `IgnoredAny`, which checks less).
+//! into nothing, rather than with serde's `IgnoredAny`, which checks less). Lines of the plain
+//! shape nearly every dump has (a flat object of strings and integers) are read without serde,
+//! their strings scanned with `memchr`: the same result, 4% fewer instructions for `alam tag`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -42,10 +44,143 @@ pub(crate) fn parse<'a>(
     text_field: &str,
     id_field: &str,
 ) -> Result<Parsed<'a>, serde_json::Error> {
+    if let Some(parsed) = parse_plain(line, text_field, id_field) {
+        return Ok(parsed);
+    }
     let mut de = serde_json::Deserializer::from_str(line);
     let parsed = RecordSeed { text_field, id_field }.deserialize(&mut de)?;
     de.end()?;
     Ok(parsed)
+}
+
+/// [`parse`] for the shape of nearly every news record, without serde: one object whose keys
+/// hold no escape and whose values are strings with the short escapes (`\n`, `\"`...),
+/// integers from 0 to `u64::MAX`, `true`, `false` or `null`, with no byte below 0x20 in the line
+/// and only spaces between tokens. Strings are scanned with `memchr` rather than eight bytes at a
+/// time. `None` for any other line, which serde parses (and refuses with its message): the
+/// result is always the one serde gives (a test compares them).
+fn parse_plain<'a>(line: &'a str, text_field: &str, id_field: &str) -> Option<Parsed<'a>> {
+    let bytes = line.as_bytes();
+    if text_field == id_field || bytes.iter().fold(false, |any, &b| any | (b < 0x20)) {
+        return None;
+    }
+    let skip_spaces = |at: usize| at + bytes[at..].iter().take_while(|&&b| b == b' ').count();
+    let (mut id, mut text) = (None, Text::Missing);
+    let mut at = skip_spaces(0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_spaces(at + 1);
+    if bytes.get(at) == Some(&b'}') {
+        at += 1;
+    } else {
+        loop {
+            // A key without escapes.
+            if bytes.get(at) != Some(&b'"') {
+                return None;
+            }
+            let close = at + 1 + memchr::memchr2(b'"', b'\\', &bytes[at + 1..])?;
+            if bytes[close] != b'"' {
+                return None;
+            }
+            let key = &line[at + 1..close];
+            at = skip_spaces(close + 1);
+            if bytes.get(at) != Some(&b':') {
+                return None;
+            }
+            at = skip_spaces(at + 1);
+            let (value, end) = plain_value(line, at)?;
+            if key == text_field {
+                text = match value {
+                    PlainValue::Str(s) => Text::Str(s),
+                    _ => Text::NotString,
+                };
+            } else if key == id_field {
+                id = Some(match value {
+                    PlainValue::Str(s) => Value::String(s.into_owned()),
+                    PlainValue::Number(n) => Value::from(n),
+                    PlainValue::Bool(b) => Value::Bool(b),
+                    PlainValue::Null => Value::Null,
+                });
+            }
+            at = skip_spaces(end);
+            match bytes.get(at) {
+                Some(b',') => at = skip_spaces(at + 1),
+                Some(b'}') => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_spaces(at) == bytes.len()).then_some(Parsed::Object { id, text })
+}
+
+/// A value [`parse_plain`] reads.
+enum PlainValue<'a> {
+    Str(Cow<'a, str>),
+    Number(u64),
+    Bool(bool),
+    Null,
+}
+
+/// The value at `at` and where it ends, if [`parse_plain`] reads its kind.
+fn plain_value(line: &str, at: usize) -> Option<(PlainValue<'_>, usize)> {
+    let bytes = line.as_bytes();
+    match *bytes.get(at)? {
+        b'"' => {
+            let mut from = at + 1;
+            let mut owned: Option<String> = None;
+            loop {
+                let stop = from + memchr::memchr2(b'"', b'\\', &bytes[from..])?;
+                if bytes[stop] == b'"' {
+                    let value = match owned {
+                        Some(mut s) => {
+                            s.push_str(&line[from..stop]);
+                            Cow::Owned(s)
+                        }
+                        None => Cow::Borrowed(&line[from..stop]),
+                    };
+                    return Some((PlainValue::Str(value), stop + 1));
+                }
+                let unescaped = match *bytes.get(stop + 1)? {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'b' => '\u{8}',
+                    b'f' => '\u{c}',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
+                    _ => return None,
+                };
+                let s = owned.get_or_insert_with(|| String::with_capacity(bytes.len() - at));
+                s.push_str(&line[from..stop]);
+                s.push(unescaped);
+                from = stop + 2;
+            }
+        }
+        b'0'..=b'9' => {
+            let digits = bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let end = at + digits;
+            // Not a leading zero, a fraction or an exponent: those go to serde.
+            if (digits > 1 && bytes[at] == b'0')
+                || matches!(bytes.get(end), Some(b'.' | b'e' | b'E'))
+            {
+                return None;
+            }
+            Some((PlainValue::Number(line[at..end].parse().ok()?), end))
+        }
+        _ => [
+            ("true", PlainValue::Bool(true)),
+            ("false", PlainValue::Bool(false)),
+            ("null", PlainValue::Null),
+        ]
+        .into_iter()
+        .find(|(word, _)| line[at..].starts_with(word))
+        .map(|(word, value)| (value, at + word.len())),
+    }
 }
 
 struct RecordSeed<'f> {
@@ -313,6 +448,91 @@ mod tests {
                 }),
             ]
         })
+    }
+
+    #[test]
+    fn plain_records_are_read_without_serde() {
+        let lines = [
+            r#"{"id":7,"text":"سطر\nآخر \"مقتبس\" \\ \/ \t"}"#,
+            r#" { "text" : "باماكو" , "id" : "a\"b" , "title" : null , "ok" : true } "#,
+            r#"{"id":18446744073709551615,"text":"x","n":0,"f":false}"#,
+            r#"{}"#,
+        ];
+        for line in lines {
+            assert!(parse_plain(line, "text", "id").is_some(), "{line}");
+            assert_eq!(by_fields(line), by_value(line), "{line}");
+        }
+        // Everything else goes to serde: its values, its errors.
+        let lines = [
+            r#"{"id":-7,"text":"x"}"#,
+            r#"{"id":07,"text":"x"}"#,
+            r#"{"id":1.5,"text":"x"}"#,
+            r#"{"id":1e3,"text":"x"}"#,
+            r#"{"id":18446744073709551616,"text":"x"}"#,
+            r#"{"id":[1],"text":"x"}"#,
+            r#"{"t\u0065xt":"x"}"#,
+            r#"{"text":"\u0628"}"#,
+            r#"{"text":"\x"}"#,
+            r#"{"text":"x",}"#,
+            r#"{"text":"x"} x"#,
+            r#"{"text":"x" "id":1}"#,
+            r#"{"text":tru}"#,
+            r#"{"text":truex}"#,
+            r#"{"text":"x"#,
+            "{\"text\":\"a\tb\"}",
+            "{\"text\":\"x\"}\r",
+        ];
+        for line in lines {
+            assert!(parse_plain(line, "text", "id").is_none(), "{line}");
+            assert_eq!(by_fields(line), by_value(line), "{line}");
+        }
+    }
+
+    /// A flat record of the shape [`parse_plain`] reads, with now and then a value or a
+    /// separator it does not.
+    fn flat_record() -> impl Strategy<Value = String> {
+        let chars = "[a-z\\\\\"/é ب\n\t\u{8}\u{c}\r]{0,8}";
+        let string = chars.prop_map(|s| serde_json::to_string(&s).unwrap());
+        let value = prop_oneof![
+            4 => string,
+            2 => any::<u64>().prop_map(|n| n.to_string()),
+            1 => Just("0".to_string()),
+            1 => Just("true".to_string()),
+            1 => Just("false".to_string()),
+            1 => Just("null".to_string()),
+            2 => prop::sample::select(vec![
+                "01", "-1", "1.5", "2e3", "18446744073709551616", "tru", "nul", "[]", "{}",
+                r#""\u0628""#, r#""\q""#,
+            ])
+            .prop_map(str::to_string),
+        ];
+        let key = prop::sample::select(vec!["text", "id", "title", "", "te\"xt"]);
+        let space = prop::sample::select(vec!["", "", " ", " ", "  ", "\t"]);
+        proptest::collection::vec((key, value, space.clone()), 0..5).prop_flat_map(move |fields| {
+            space.clone().prop_map(move |sp| {
+                let parts: Vec<String> =
+                    fields.iter().map(|(k, v, s)| format!("{sp}\"{k}\"{s}:{sp}{v}{s}")).collect();
+                format!("{sp}{{{}}}{sp}", parts.join(","))
+            })
+        })
+    }
+
+    proptest! {
+        // Cheap cases, and the odd values and separators are each in few of them.
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// Flat records, the fast path's lines: the same fields or the same error as a `Value`,
+        /// also cut anywhere.
+        #[test]
+        fn flat_records_as_a_value_reads_them(line in flat_record(), cut in 0usize..80) {
+            prop_assert_eq!(by_fields(&line), by_value(&line), "{}", line);
+            let mut cut_at = cut.min(line.len());
+            while !line.is_char_boundary(cut_at) {
+                cut_at -= 1;
+            }
+            let cut = &line[..cut_at];
+            prop_assert_eq!(by_fields(cut), by_value(cut), "{}", cut);
+        }
     }
 
     proptest! {
