@@ -1496,6 +1496,12 @@ impl RelationExtractor {
         phrase_head: &[Option<usize>],
         out: &mut Vec<Candidate>,
     ) {
+        // A `parent` rule keeps only a head whose gazetteer parent is the tail: without such a
+        // pair among the sentence's mentions it finds nothing (most sentences that name two
+        // places name no city with its country), and its anchors are not worth visiting.
+        if rule.parent && !has_parent_pair(rule, sentence.items) {
+            return;
+        }
         if rule.has_trigger() {
             let a = rule.order.iter().position(|e| e.slot == Slot::Trigger).unwrap_or(0);
             let first = occurrences.partition_point(|o| o.rule < r);
@@ -1665,6 +1671,17 @@ impl RelationExtractor {
             }
         }
     }
+}
+
+/// Whether some mention of the rule's head kinds has for gazetteer parent the entity of a
+/// mention of its tail kinds.
+fn has_parent_pair(rule: &Rule, items: &[Item<'_>]) -> bool {
+    items.iter().any(|h| {
+        rule.head.contains(h.kind)
+            && h.entity.parent().is_some_and(|parent| {
+                items.iter().any(|t| rule.tail.contains(t.kind) && t.entity.id() == parent)
+            })
+    })
 }
 
 /// Buffers for one call of [`RelationExtractor::extract`], cleared for each sentence: those that
