@@ -49,6 +49,8 @@ pub(crate) fn jsonl_line(
     out.push_str(",\"entities\":[");
     let mut numbers = itoa::Buffer::new();
     let mut sentence = SentenceCursor::new(spans);
+    // The mention's text as a JSON string: the alias is often the same.
+    let mut quoted = String::new();
     for (i, m) in mentions.iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -64,7 +66,9 @@ pub(crate) fn jsonl_line(
         number(&mut out, ",\"char_start\":", r.char_start);
         number(&mut out, ",\"char_end\":", r.char_end);
         out.push_str(",\"text\":");
-        json_str(&mut out, r.text);
+        quoted.clear();
+        json_str(&mut quoted, r.text);
+        out.push_str(&quoted);
         // The entity's fields are the same in every record of a listed entity: written once.
         match &m.entity {
             EntityRef::Listed(e) => out.push_str(e.output(|| {
@@ -74,10 +78,19 @@ pub(crate) fn jsonl_line(
             })),
             EntityRef::Guessed(_) => entity_fields(&mut out, &r),
         }
-        out.push_str(",\"clitic\":");
-        json_str(&mut out, r.clitic);
+        match r.clitic {
+            "" => out.push_str(",\"clitic\":\"\""),
+            clitic => {
+                out.push_str(",\"clitic\":");
+                json_str(&mut out, clitic);
+            }
+        }
         out.push_str(",\"alias\":");
-        json_str(&mut out, r.alias);
+        if r.alias == r.text {
+            out.push_str(&quoted);
+        } else {
+            json_str(&mut out, r.alias);
+        }
         out.push_str(",\"alternatives\":[");
         for (k, alternative) in r.alternatives.iter().enumerate() {
             if k > 0 {
