@@ -185,6 +185,33 @@ fn seeds_state_these_relations() {
     }
 }
 
+/// A place and its gazetteer parent named in one sentence are related wherever they stand
+/// (the `parent` rules, without trigger); two places that are not are not.
+#[test]
+fn gazetteer_parents_relate_anywhere_in_a_sentence() {
+    let (ex, rx) = (extractor(), relations());
+    let located = |text: &str| -> Vec<(String, String)> {
+        let mentions = ex.extract(text).unwrap();
+        let found = rx.extract(text, &mentions).unwrap();
+        let ids = |r: &Relation<'_>| {
+            (mentions[r.head].entity.id().to_string(), mentions[r.tail].entity.id().to_string())
+        };
+        found.iter().filter(|r| r.kind.as_str() == "located_in").map(ids).collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter().map(|(h, t)| (h.to_string(), t.to_string())).collect()
+    };
+    assert_eq!(
+        located("زار الوزير باماكو الأسبوع الماضي، ثم غادر مالي متجها إلى موسكو في روسيا."),
+        pairs(&[("bamako", "mali"), ("moscow", "russia")])
+    );
+    assert_eq!(
+        located("غادر الوزير مالي متجها إلى روسيا ثم إلى باماكو."),
+        pairs(&[("bamako", "mali")])
+    );
+    assert_eq!(located("زار الوزير باماكو ثم موسكو والجزائر."), pairs(&[]));
+}
+
 #[test]
 fn holds_position_and_nationality_details() {
     let (ex, rx) = (extractor(), relations());
