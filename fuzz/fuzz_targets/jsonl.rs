@@ -7,8 +7,9 @@
 //! Invariants: no panic and no I/O error; one output line per input line, counted the way the
 //! reader counts (split on `\n`; a final line without `\n` counts); every output line is a JSON
 //! object with either an `entities` array (and an `id`) or an `error` string at its line number;
-//! documents + errors in the stats equal the lines; a tagged record's mentions have offsets on
-//! char boundaries of its text, and their `text` is `text[start..end]`.
+//! documents + errors in the stats equal the lines; a tagged record's id is the line's (as
+//! serde_json reads it) or its line number; its mentions have offsets on char boundaries of its
+//! text, and their `text` is `text[start..end]`.
 #![no_main]
 
 use std::io::Cursor;
@@ -62,6 +63,13 @@ fuzz_target!(|data: &[u8]| {
         assert!(input.len() <= MAX_RECORD, "a record over the limit was tagged");
         let parsed: Value = serde_json::from_slice(input).expect("a tagged line is JSON");
         let text = parsed["text"].as_str().expect("a tagged line has a text");
+        // The id read from the line (without serde for plain records) is serde's, or the line
+        // number. (Not a float: serde_json reads one back from its shortest form up to one unit
+        // in the last place off, without its `float_roundtrip` feature.)
+        let id = parsed.get("id").cloned().unwrap_or(Value::from(i as u64 + 1));
+        if !id.is_f64() {
+            assert_eq!(record.get("id"), Some(&id), "{line}");
+        }
         let mut last_end = 0;
         for e in entities {
             let start = e["start"].as_u64().expect("start") as usize;
