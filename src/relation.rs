@@ -915,14 +915,11 @@ struct Inner {
     /// full search).
     #[cfg(test)]
     surfaces: Vec<String>,
-    /// Whether a parent rule is skipped in a sentence without a parent pair (always, but for a
-    /// test's extractor that checks the skip changes nothing).
+    /// Whether the sentences and rules that cannot find anything are skipped (always, but for
+    /// a test's extractor that checks the skips change nothing): see
+    /// [`RelationExtractor::shortcuts`].
     #[cfg(test)]
-    skip_parentless: bool,
-    /// Where a trigger can matter, in tokens from a mention: it starts at most `.0` tokens
-    /// before one or at most `.1` after one (the largest gap of a rule with a trigger, and its
-    /// longest trigger); `None` when a rule with a trigger has an unbounded gap.
-    window: Option<(usize, usize)>,
+    shortcuts: bool,
     /// For each automaton pattern, the rules whose trigger it is.
     patterns: Vec<Vec<TriggerRef>>,
     /// Folded negation words, per rule.
@@ -1025,18 +1022,6 @@ impl RelationExtractor {
             let first_words = Arc::new(FirstWords::new(taken(false)));
             Some(Triggers { trie, first_words, heads })
         };
-        // A trigger matches only with a mention next to it, at most its rule's gap away (rules
-        // README, "How rules match"): to the right, a mention starting at most `gap` tokens
-        // after the trigger's last token; to the left, one ending at most `gap` tokens before
-        // its first (and a list stops before a trigger right after a member: gap 0).
-        let longest = surfaces.iter().map(|t| t.split_whitespace().count()).max().unwrap_or(1);
-        let window = rules
-            .rules
-            .iter()
-            .filter(|r| r.has_trigger())
-            .flat_map(|r| r.gaps.iter().copied())
-            .try_fold(0, |widest, gap| gap.map(|g| widest.max(g)))
-            .map(|gap| (longest + gap, gap + 1));
         Ok(RelationExtractor {
             inner: Arc::new(Inner {
                 rules,
@@ -1045,8 +1030,7 @@ impl RelationExtractor {
                 #[cfg(test)]
                 surfaces,
                 #[cfg(test)]
-                skip_parentless: true,
-                window,
+                shortcuts: true,
                 patterns,
                 negation,
             }),
@@ -1210,6 +1194,17 @@ impl RelationExtractor {
         self.inner.rules.rules.iter().any(|r| present.fit(r))
     }
 
+    /// Whether to skip what cannot find anything: a sentence where no rule may fire (no
+    /// occurrence of a fitting rule's trigger, no fitting rule without one), a parent rule
+    /// where no mention is another's gazetteer parent. Always; a test's extractor turns it off
+    /// to check the skips change nothing.
+    fn shortcuts(&self) -> bool {
+        #[cfg(test)]
+        return self.inner.shortcuts;
+        #[cfg(not(test))]
+        true
+    }
+
     /// Finds the relations of one sentence.
     #[allow(clippy::too_many_arguments)]
     fn sentence<'e>(
@@ -1259,17 +1254,7 @@ impl RelationExtractor {
             starts.push(0);
         }
         starts.extend(all[lo..hi].iter().map(|&w| w as usize - f0));
-        let tokens = &mut scratch.b.tokens;
-        if inner.options.spaces {
-            space_tokens(folded, starts, tokens, &mut scratch.b.spaces);
-        } else {
-            white_space_tokens(folded, tokens);
-        }
-        if tokens.is_empty() {
-            return Ok(());
-        }
-        let token_of = |p: usize| tokens.partition_point(|t| t.1 <= p).min(tokens.len() - 1);
-
+        // The mentions in the fold's coordinates (their tokens once the sentence is cut).
         let items = &mut scratch.items;
         items.clear();
         for &g in group {
@@ -1289,41 +1274,18 @@ impl RelationExtractor {
                 conj: m.clitic.starts_with(['و', 'ف']),
                 fs,
                 fe,
-                t0: token_of(fs),
-                t1: token_of(fe - 1),
+                t0: 0,
+                t1: 0,
             });
         }
         if items.len() < 2 {
             return Ok(());
         }
 
-        // Trigger occurrences, with their word boundaries checked, outside every mention; only
-        // where one can stand next to a mention (a long sentence has many words, its mentions
-        // few).
-        if let Some((before, after)) = inner.window {
-            let near = &mut scratch.b.near;
-            near.clear();
-            near.resize(tokens.len(), false);
-            for it in items.iter() {
-                let from = it.t0.saturating_sub(before);
-                let to = (it.t1 + after).min(tokens.len() - 1);
-                near[from..=to].iter_mut().for_each(|n| *n = true);
-            }
-        }
-        // The words near a mention where a trigger may start, and where in them.
+        // The words where a trigger may start, and where in them. Asked of the filters here:
+        // the word's end from the next word start (each run of word characters starts at one).
         let words = &mut scratch.b.words;
         words.clear();
-        let mut token = 0;
-        let mut near = |ws: usize| {
-            inner.window.is_none() || {
-                while tokens.get(token).is_some_and(|t| t.1 <= ws) {
-                    token += 1;
-                }
-                scratch.b.near.get(token).copied().unwrap_or(false)
-            }
-        };
-        // Asked of the filters here: the word's end from the next word start (each run of word
-        // characters starts at one).
         let bits = |k: usize| {
             let ws = starts[k];
             let next = starts.get(k + 1).copied().unwrap_or(folded.len());
@@ -1338,14 +1300,17 @@ impl RelationExtractor {
             .map(|n| &n.trigger_words[..])
             .filter(|marks| marks.len() * 64 >= all.len());
         let cut = usize::from(starts.len() > hi - lo);
+        let ask = |k: usize, words: &mut Vec<(usize, u8)>| {
+            let found = bits(k);
+            if found != 0 {
+                words.push((starts[k], found));
+            }
+        };
         match marks {
             Some(marks) if starts.len() > 1 => {
                 let last = starts.len() - 1;
-                if cut == 1 && near(starts[0]) {
-                    let found = bits(0);
-                    if found != 0 {
-                        words.push((starts[0], found));
-                    }
+                if cut == 1 {
+                    ask(0, words);
                 }
                 // The words in between, by their index in the document's word starts.
                 let (mut i, to) = (lo, lo + last - cut);
@@ -1359,38 +1324,29 @@ impl RelationExtractor {
                     while any != 0 {
                         let at = i + any.trailing_zeros() as usize;
                         any &= any - 1;
-                        let ws = all[at] as usize - f0;
-                        if near(ws) {
-                            let b = at % 64;
-                            let flag = |m: u64, bit: u8| if m >> b & 1 == 1 { bit } else { 0 };
-                            let found = flag(block[0], AT_WORD)
-                                | flag(block[1], AFTER_ONE)
-                                | flag(block[2], AFTER_TWO);
-                            words.push((ws, found));
-                        }
+                        let b = at % 64;
+                        let flag = |m: u64, bit: u8| if m >> b & 1 == 1 { bit } else { 0 };
+                        let found = flag(block[0], AT_WORD)
+                            | flag(block[1], AFTER_ONE)
+                            | flag(block[2], AFTER_TWO);
+                        words.push((all[at] as usize - f0, found));
                     }
                     i += span;
                 }
-                if near(starts[last]) {
-                    let found = bits(last);
-                    if found != 0 {
-                        words.push((starts[last], found));
-                    }
-                }
+                ask(last, words);
             }
-            _ => {
-                for (k, &ws) in starts.iter().enumerate() {
-                    if near(ws) {
-                        let found = bits(k);
-                        if found != 0 {
-                            words.push((ws, found));
-                        }
-                    }
-                }
-            }
+            _ => (0..starts.len()).for_each(|k| ask(k, words)),
         }
+
+        // Trigger occurrences, with their word boundaries checked, outside every mention.
         let occurrences = &mut scratch.b.occurrences;
         occurrences.clear();
+        let present = KindsPresent::new(items.iter().map(|it| it.kind));
+        // Whether a rule may find something among these mentions: of their kinds, and for a
+        // parent rule with a mention whose gazetteer parent is another.
+        let may_fire =
+            |rule: &Rule| present.fit(rule) && (!rule.parent || has_parent_pair(rule, items));
+        let mut may_find = false;
         self.triggers(folded, words, &mut |s, e, pattern, clitic| {
             if items.iter().any(|it| it.fs < e && s < it.fe) {
                 return;
@@ -1404,16 +1360,42 @@ impl RelationExtractor {
                 } else {
                     continue;
                 };
+                may_find |= may_fire(&inner.rules.rules[r.rule as usize]);
                 occurrences.push(Occurrence {
                     rule: r.rule as usize,
                     conj,
                     fs: s,
                     fe: end,
-                    t0: token_of(s),
-                    t1: token_of(end - 1),
+                    t0: 0,
+                    t1: 0,
                 });
             }
         });
+        // No occurrence of a rule that may fire, and no rule without trigger that may: the
+        // sentence yields nothing, and its tokens are not worth cutting (on news, half the
+        // sentences with two mentions or more: most name places and people with no relation
+        // stated between them).
+        may_find = may_find || inner.rules.rules.iter().any(|r| !r.has_trigger() && may_fire(r));
+        if self.shortcuts() && !may_find {
+            return Ok(());
+        }
+
+        let tokens = &mut scratch.b.tokens;
+        if inner.options.spaces {
+            space_tokens(folded, starts, tokens, &mut scratch.b.spaces);
+        } else {
+            white_space_tokens(folded, tokens);
+        }
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let token_of = |p: usize| tokens.partition_point(|t| t.1 <= p).min(tokens.len() - 1);
+        for it in items.iter_mut() {
+            (it.t0, it.t1) = (token_of(it.fs), token_of(it.fe - 1));
+        }
+        for o in occurrences.iter_mut() {
+            (o.t0, o.t1) = (token_of(o.fs), token_of(o.fe - 1));
+        }
         occurrences.sort_by_key(|o| (o.rule, o.fs, std::cmp::Reverse(o.fe)));
         occurrences.dedup_by_key(|o| (o.rule, o.fs, o.fe));
 
@@ -1431,7 +1413,6 @@ impl RelationExtractor {
         let candidates = &mut scratch.b.candidates;
         candidates.clear();
         // Rules without a head and a tail among the sentence's mentions find nothing.
-        let present = KindsPresent::new(items.iter().map(|it| it.kind));
         for (r, rule) in inner.rules.rules.iter().enumerate() {
             if rule.phrase && present.fit(rule) {
                 self.apply(r, rule, &sentence, occurrences, phrase_head, candidates);
@@ -1505,11 +1486,7 @@ impl RelationExtractor {
         // A `parent` rule keeps only a head whose gazetteer parent is the tail: without such a
         // pair among the sentence's mentions it finds nothing (most sentences that name two
         // places name no city with its country), and its anchors are not worth visiting.
-        #[cfg(test)]
-        let skip = self.inner.skip_parentless;
-        #[cfg(not(test))]
-        let skip = true;
-        if skip && rule.parent && !has_parent_pair(rule, sentence.items) {
+        if self.shortcuts() && rule.parent && !has_parent_pair(rule, sentence.items) {
             return;
         }
         if rule.has_trigger() {
@@ -1719,10 +1696,8 @@ struct Buffers {
     spaces: Vec<u64>,
     /// The word starts of the current sentence, in its coordinates.
     starts: Vec<usize>,
-    /// Per token of the current sentence: can a trigger starting there matter?
-    near: Vec<bool>,
-    /// The words of the current sentence where a trigger can matter: start, and where in the
-    /// word a trigger may start (`AT_WORD`...).
+    /// The words of the current sentence where a trigger may start: start, and where in the
+    /// word (`AT_WORD`...).
     words: Vec<(usize, u8)>,
     occurrences: Vec<Occurrence>,
     /// The first token of every trigger occurrence, sorted.
@@ -1760,7 +1735,6 @@ impl<'e> Scratch<'e> {
         let vectors = bytes(&b.tokens)
             + bytes(&b.spaces)
             + bytes(&b.starts)
-            + bytes(&b.near)
             + bytes(&b.words)
             + bytes(&b.occurrences)
             + bytes(&b.trigger_starts)
@@ -2001,7 +1975,7 @@ mod tests {
     #[test]
     fn marked_triggers_at_the_edges_of_sentences() {
         let (linked, relations) = linked();
-        let (plain, ..) = windowed_and_not();
+        let (plain, ..) = shortcuts_and_not();
         // A trigger that opens the second sentence (the first word of its range of the
         // document's word starts), and one that opens a text without an end mark.
         for text in
@@ -2073,31 +2047,30 @@ mod tests {
         })
     }
 
-    /// The embedded rules with and without the trigger window (and the skip of parent rules).
-    fn windowed_and_not() -> &'static (Extractor, RelationExtractor, RelationExtractor) {
+    /// The embedded rules with and without their shortcuts (the sentences and parent rules
+    /// that cannot find anything skipped).
+    fn shortcuts_and_not() -> &'static (Extractor, RelationExtractor, RelationExtractor) {
         static ALL: std::sync::OnceLock<(Extractor, RelationExtractor, RelationExtractor)> =
             std::sync::OnceLock::new();
         ALL.get_or_init(|| {
             let extractor = Extractor::new(crate::Gazetteer::embedded().unwrap()).unwrap();
-            let windowed = RelationExtractor::embedded().unwrap();
-            assert!(windowed.inner.window.is_some(), "the shipped rules have bounded gaps");
-            let mut everywhere = RelationExtractor::embedded().unwrap();
-            let inner = Arc::get_mut(&mut everywhere.inner).unwrap();
-            (inner.window, inner.skip_parentless) = (None, false);
-            (extractor, windowed, everywhere)
+            let quick = RelationExtractor::embedded().unwrap();
+            let mut plain = RelationExtractor::embedded().unwrap();
+            Arc::get_mut(&mut plain.inner).unwrap().shortcuts = false;
+            (extractor, quick, plain)
         })
     }
 
     proptest! {
-        /// Walking triggers only near mentions finds the same relations as walking them at
-        /// every word: sentences of mentions, triggers (with proclitics) and other words, the
-        /// triggers near and far from the mentions. (And skipping the parent rules where no
-        /// mention is another's parent changes nothing either: باماكو and مالي.)
+        /// Skipping the sentences where no rule may fire and the parent rules where no mention
+        /// is another's parent finds the same relations as trying every rule in every sentence
+        /// with two mentions: sentences of mentions (باماكو and مالي, a parent pair), triggers
+        /// (with proclitics) and other words, the triggers near and far from the mentions.
         #[test]
-        fn the_trigger_window_changes_no_relation(
+        fn the_shortcuts_change_no_relation(
             words in prop::collection::vec((0usize..30, 0usize..10, 0usize..10), 2..60),
         ) {
-            let (extractor, windowed, everywhere) = windowed_and_not();
+            let (extractor, quick, plain) = shortcuts_and_not();
             let names = [
                 "روسيا", "مالي", "فاغنر", "الفيلق الأفريقي", "سيرغي لافروف", "الجزائر",
                 "الأمم المتحدة", "فلاديمير بوتين", "الروسي", "باماكو",
@@ -2106,7 +2079,7 @@ mod tests {
             let clitics = ["", "", "", "", "", "", "و", "ب", "ل", "ف"];
             // Sentence ends too: the marks of a sentence's first and last words.
             let separators = [" ", " ", " ", " ", "، ", " و", " - ", " ", ". ", ".\n"];
-            let triggers = &windowed.inner.surfaces;
+            let triggers = &quick.inner.surfaces;
             let fillers = ["قال", "إن", "الذي", "اليوم", "في", "من", "لم", "مع", "بعد", "كما"];
             let mut text = String::new();
             for &(w, c, sep) in &words {
@@ -2120,9 +2093,9 @@ mod tests {
             }
             text.push('.');
             let mentions = extractor.extract(&text).unwrap();
-            let near = windowed.extract(&text, &mentions).unwrap();
-            let all = everywhere.extract(&text, &mentions).unwrap();
-            prop_assert_eq!(&near, &all, "{}", text);
+            let found = quick.extract(&text, &mentions).unwrap();
+            let all = plain.extract(&text, &mentions).unwrap();
+            prop_assert_eq!(&found, &all, "{}", text);
 
             // The same from the fold of an extractor that marked the trigger words while it
             // walked the names (`ExtractorBuilder::relations`).
@@ -2133,7 +2106,7 @@ mod tests {
             prop_assert_eq!(&marked, &mentions);
             let spans = sentences(&text);
             let from_marks = relations.extract_folded(&text, &spans, &folded, &marked).unwrap();
-            prop_assert_eq!(&from_marks, &near, "{}", text);
+            prop_assert_eq!(&from_marks, &found, "{}", text);
         }
 
         /// An extractor linked to the triggers marks, for every word start of a text, where a
