@@ -1342,10 +1342,6 @@ impl RelationExtractor {
         let occurrences = &mut scratch.b.occurrences;
         occurrences.clear();
         let present = KindsPresent::new(items.iter().map(|it| it.kind));
-        // Whether a rule may find something among these mentions: of their kinds, and for a
-        // parent rule with a mention whose gazetteer parent is another.
-        let may_fire =
-            |rule: &Rule| present.fit(rule) && (!rule.parent || has_parent_pair(rule, items));
         let mut may_find = false;
         self.triggers(folded, words, &mut |s, e, pattern, clitic| {
             if items.iter().any(|it| it.fs < e && s < it.fe) {
@@ -1360,7 +1356,7 @@ impl RelationExtractor {
                 } else {
                     continue;
                 };
-                may_find |= may_fire(&inner.rules.rules[r.rule as usize]);
+                may_find |= may_fire(present, &inner.rules.rules[r.rule as usize], items);
                 occurrences.push(Occurrence {
                     rule: r.rule as usize,
                     conj,
@@ -1375,7 +1371,8 @@ impl RelationExtractor {
         // sentence yields nothing, and its tokens are not worth cutting (on news, half the
         // sentences with two mentions or more: most name places and people with no relation
         // stated between them).
-        may_find = may_find || inner.rules.rules.iter().any(|r| !r.has_trigger() && may_fire(r));
+        may_find = may_find
+            || inner.rules.rules.iter().any(|r| !r.has_trigger() && may_fire(present, r, items));
         if self.shortcuts() && !may_find {
             return Ok(());
         }
@@ -1412,9 +1409,17 @@ impl RelationExtractor {
         phrase_head.resize(items.len(), None);
         let candidates = &mut scratch.b.candidates;
         candidates.clear();
-        // Rules without a head and a tail among the sentence's mentions find nothing.
+        // Only the rules that may fire are tried (all with a head and a tail among the
+        // mentions' kinds, without the shortcuts).
+        let tried = |rule: &Rule| {
+            if self.shortcuts() {
+                may_fire(present, rule, items)
+            } else {
+                present.fit(rule)
+            }
+        };
         for (r, rule) in inner.rules.rules.iter().enumerate() {
-            if rule.phrase && present.fit(rule) {
+            if rule.phrase && tried(rule) {
                 self.apply(r, rule, &sentence, occurrences, phrase_head, candidates);
             }
         }
@@ -1424,7 +1429,7 @@ impl RelationExtractor {
         // Pass 2: every rule.
         candidates.clear();
         for (r, rule) in inner.rules.rules.iter().enumerate() {
-            if present.fit(rule) {
+            if tried(rule) {
                 self.apply(r, rule, &sentence, occurrences, phrase_head, candidates);
             }
         }
@@ -1483,12 +1488,6 @@ impl RelationExtractor {
         phrase_head: &[Option<usize>],
         out: &mut Vec<Candidate>,
     ) {
-        // A `parent` rule keeps only a head whose gazetteer parent is the tail: without such a
-        // pair among the sentence's mentions it finds nothing (most sentences that name two
-        // places name no city with its country), and its anchors are not worth visiting.
-        if self.shortcuts() && rule.parent && !has_parent_pair(rule, sentence.items) {
-            return;
-        }
         if rule.has_trigger() {
             let a = rule.order.iter().position(|e| e.slot == Slot::Trigger).unwrap_or(0);
             let first = occurrences.partition_point(|o| o.rule < r);
@@ -1658,6 +1657,14 @@ impl RelationExtractor {
             }
         }
     }
+}
+
+/// Whether `rule` may find something among these mentions: it has a head and a different tail
+/// among their kinds, and for a `parent` rule, which keeps only a head whose gazetteer parent
+/// is the tail, such a pair (most sentences that name two places name no city with its
+/// country: its anchors are not worth visiting).
+fn may_fire(present: KindsPresent, rule: &Rule, items: &[Item<'_>]) -> bool {
+    present.fit(rule) && (!rule.parent || has_parent_pair(rule, items))
 }
 
 /// Whether some mention of the rule's head kinds has for gazetteer parent the entity of a
