@@ -837,8 +837,8 @@ impl Extractor {
         if self.inner.full_scan {
             self.inner.matcher.candidates(folded, candidates);
         } else {
-            let starts = n.word_starts();
-            self.inner.matcher.candidates_at_word_starts(folded, starts, candidates, marks);
+            let words = (n.word_starts(), n.word_ends());
+            self.inner.matcher.candidates_at_word_starts(folded, words, candidates, marks);
         }
         // Leftmost token first, then longest, then plain before contracted.
         let order = |c: &Candidate| (c.token, std::cmp::Reverse(c.end), c.contracted, c.pattern);

@@ -227,38 +227,6 @@ pub(crate) fn block_bits(
     bits
 }
 
-/// The ends of the runs of word characters of a block of up to 64 word starts into `ends`
-/// ([`word_end_before`] of each word and the next start, `after` for the last). With AVX2,
-/// eight words at a time for the usual end (an Arabic letter, then a space or another ASCII
-/// character that is no letter or digit), which took 1.8 ns a word on news one by one (about 2%
-/// of `alam tag`); the same ends as one at a time, which the tests check.
-#[inline]
-pub(crate) fn block_ends(
-    text: &str,
-    starts: &[u32],
-    after: usize,
-    ends: &mut [u32; 64],
-    avx2: Option<Avx2>,
-) {
-    assert!(starts.len() <= 64, "a block holds at most 64 words");
-    let next = |k: usize| starts.get(k + 1).map_or(after, |&n| n as usize);
-    // The words the AVX2 pass leaves (all of them without it) go one at a time.
-    let (done, mut left) = match avx2 {
-        // SAFETY: an Avx2 exists only where the processor has AVX2.
-        #[cfg(target_arch = "x86_64")]
-        Some(_) => unsafe { avx2::block_ends(text.as_bytes(), starts, after, ends) },
-        _ => (0, 0),
-    };
-    while left != 0 {
-        let k = left.trailing_zeros() as usize;
-        left &= left - 1;
-        ends[k] = word_end_before(text, starts[k] as usize, next(k)) as u32;
-    }
-    for (k, &p) in starts.iter().enumerate().skip(done) {
-        ends[k] = word_end_before(text, p as usize, next(k)) as u32;
-    }
-}
-
 /// The words of a block that start with a proclitic run of `run` bytes (bits of `words`),
 /// asked again after the run: each one's [`hash`] of its run of word characters after the
 /// proclitic into `hashes[k]`, and the bits of the words that `filter` and `other` let through.
@@ -342,101 +310,6 @@ fn word_bits(
 mod avx2 {
     use super::{BlockBits, FirstWords, K0, K1, K2};
     use std::arch::x86_64::*;
-
-    /// [`super::block_ends`] eight words at a time where a word's run ends with an Arabic
-    /// letter and one ASCII byte that is no letter or digit stands before the next start;
-    /// returns how many words it did and, among them, the words it left undecided (bits), for
-    /// the caller.
-    ///
-    /// # Safety
-    /// The processor has AVX2. (Lanes whose next start is past the text are left undecided.)
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn block_ends(
-        bytes: &[u8],
-        starts: &[u32],
-        after: usize,
-        ends: &mut [u32; 64],
-    ) -> (usize, u64) {
-        let n = starts.len().min(64);
-        // Offsets go into 32-bit signed gather indices.
-        if n < 8 || bytes.len() >= 1 << 31 {
-            return (0, 0);
-        }
-        let mut nexts = [0u32; 64];
-        nexts[..n - 1].copy_from_slice(&starts[1..n]);
-        nexts[n - 1] = u32::try_from(after).unwrap_or(u32::MAX);
-        // SAFETY: ARABIC_WORD holds eight u32.
-        let table = unsafe { _mm256_loadu_si256(crate::normalize::ARABIC_WORD.as_ptr().cast()) };
-        let (three, four, one) = (_mm256_set1_epi32(3), _mm256_set1_epi32(4), _mm256_set1_epi32(1));
-        // Below 2^31 (checked above), so signed comparisons are exact.
-        let (len, none) = (_mm256_set1_epi32(bytes.len() as i32), _mm256_set1_epi32(-1));
-        let (byte, low6, low5) =
-            (_mm256_set1_epi32(0xFF), _mm256_set1_epi32(0x3F), _mm256_set1_epi32(31));
-        let mut left = 0u64;
-        let mut k = 0;
-        while k + 8 <= n {
-            // SAFETY: k + 8 <= n <= 64 and n <= starts.len().
-            let (s, next) = unsafe {
-                (
-                    _mm256_loadu_si256(starts.as_ptr().add(k).cast()),
-                    _mm256_loadu_si256(nexts.as_ptr().add(k).cast()),
-                )
-            };
-            // Only where the word and what follows take four bytes or more, and the next
-            // start is in the text: the four bytes before it are then in bounds
-            // (0 <= start <= next - 4, next <= len), the run's last and what follows it.
-            let in_text = _mm256_andnot_si256(
-                _mm256_cmpgt_epi32(next, len),
-                _mm256_and_si256(_mm256_cmpgt_epi32(next, none), _mm256_cmpgt_epi32(s, none)),
-            );
-            let long =
-                _mm256_and_si256(in_text, _mm256_cmpgt_epi32(_mm256_sub_epi32(next, s), three));
-            let at = _mm256_sub_epi32(next, four);
-            // SAFETY: every gathered lane reads bytes[next - 4..next] (see above).
-            let g = unsafe {
-                _mm256_mask_i32gather_epi32::<1>(
-                    _mm256_setzero_si256(),
-                    bytes.as_ptr().cast(),
-                    at,
-                    long,
-                )
-            };
-            // Bytes [next - 4, next - 3, next - 2, next - 1], low to high: a two-byte Arabic
-            // word character at next - 3 (lead 0xD8..=0xDB), then an ASCII character that is no
-            // letter or digit, end the run at next - 1. (`next` may be the text's end, so what
-            // stands before it must be checked.)
-            let last = _mm256_srli_epi32::<24>(g);
-            // x <= n - 1, unsigned.
-            let below = |x: __m256i, n: i32| {
-                _mm256_cmpeq_epi32(_mm256_min_epu32(x, _mm256_set1_epi32(n - 1)), x)
-            };
-            let digit = below(_mm256_sub_epi32(last, _mm256_set1_epi32(0x30)), 10);
-            let lower = _mm256_or_si256(last, _mm256_set1_epi32(0x20));
-            let letter = below(_mm256_sub_epi32(lower, _mm256_set1_epi32(0x61)), 26);
-            let separator = _mm256_andnot_si256(_mm256_or_si256(digit, letter), below(last, 0x80));
-            let lead = _mm256_and_si256(_mm256_srli_epi32::<8>(g), byte);
-            let arabic_lead =
-                _mm256_cmpeq_epi32(_mm256_srli_epi32::<2>(lead), _mm256_set1_epi32(0xD8 >> 2));
-            let index = _mm256_or_si256(
-                _mm256_slli_epi32::<6>(_mm256_and_si256(lead, three)),
-                _mm256_and_si256(_mm256_srli_epi32::<16>(g), low6),
-            );
-            let word = _mm256_permutevar8x32_epi32(table, _mm256_srli_epi32::<5>(index));
-            let bit = _mm256_and_si256(_mm256_srlv_epi32(word, _mm256_and_si256(index, low5)), one);
-            let ok = _mm256_and_si256(
-                _mm256_and_si256(long, separator),
-                _mm256_and_si256(arabic_lead, _mm256_cmpeq_epi32(bit, one)),
-            );
-            // SAFETY: k + 8 <= 64.
-            unsafe {
-                _mm256_storeu_si256(ends.as_mut_ptr().add(k).cast(), _mm256_sub_epi32(next, one))
-            };
-            let decided = _mm256_movemask_ps(_mm256_castsi256_ps(ok)) as u64;
-            left |= (!decided & 0xFF) << k;
-            k += 8;
-        }
-        (k, left)
-    }
 
     /// [`super::block_bits`] four words at a time, for as long as each of the four has eight
     /// bytes from its start on (the loads of [`super::hash`] are then all in bounds); returns
@@ -853,29 +726,6 @@ mod tests {
                 hash(text.as_bytes(), start, start + word.len()),
                 hash(word.as_bytes(), 0, word.len())
             );
-        }
-
-        /// The ends of a block's words, eight at a time with AVX2, are the ends found forward:
-        /// on texts of Arabic words (letters, and a tatweel and a digit, which are no ends the
-        /// fast test takes), Latin words, one-letter words, punctuation and double spaces, and
-        /// Arabic words that end with a Latin letter, a digit or `_`, at the text's end too (a
-        /// debug assertion in CI found that a run ending the text was cut before its last
-        /// character when it was no Arabic letter).
-        #[test]
-        fn block_ends_eight_at_a_time_are_the_word_ends(
-            text in "([وفبلكاميـ٣]{1,12}|[a-z1]{1,5})([ ،.«-]{1,2}([وفبلكاميـ٣]{1,9}|[a-z]{1,3})[aZ0_]?){0,150}[ .]?",
-        ) {
-            let starts = word_starts(&text);
-            for (b, block) in starts.chunks(64).enumerate() {
-                let after = starts.get(b * 64 + block.len()).map_or(text.len(), |&n| n as usize);
-                let (mut fast, mut plain) = ([0u32; 64], [0u32; 64]);
-                block_ends(&text, block, after, &mut fast, Avx2::detect());
-                block_ends(&text, block, after, &mut plain, None);
-                for (k, &s) in block.iter().enumerate() {
-                    proptest::prop_assert_eq!(fast[k] as usize, word_end(&text, s as usize), "{:?}", text);
-                    proptest::prop_assert_eq!(plain[k], fast[k]);
-                }
-            }
         }
 
         /// The end found back from the next word start is the end found forward.

@@ -15,10 +15,7 @@ use aho_corasick::{dfa, AhoCorasick, Anchored, MatchKind, StartKind};
 use crate::cache::{u32_at, Malformed, Packed, Reader, Writer};
 use crate::chars::{clitic_before, is_word_end, name_start, runs_at_word_start};
 use crate::error::{Error, Result};
-use crate::firstword::{
-    block_bits, block_ends, hash, run_bits, word_end_before, Avx2, BlockBits, FirstWords,
-    SecondWords,
-};
+use crate::firstword::{block_bits, hash, run_bits, Avx2, BlockBits, FirstWords, SecondWords};
 use crate::gazetteer::Gazetteer;
 use crate::nameindex::NameIndex;
 use crate::normalize::{fold_with, FoldTable, NormalizeOptions};
@@ -325,7 +322,8 @@ impl Matcher {
     /// The same candidates as [`Matcher::candidates`], found by walking the anchored automaton
     /// only from word starts (`starts`, from the normalizer) and from the ends of the proclitic
     /// runs that start words: most of the text is never fed to an automaton. `starts` must be
-    /// every word start of `text`, in order: each word's end is taken from the next one.
+    /// every word start of `text`, in order, and `ends` the end of each one's run of word
+    /// characters.
     ///
     /// With `marks`, a second filter is asked about every word on the way (the first words of a
     /// relation extractor's triggers), and its answers are appended to the vector: per block of
@@ -334,13 +332,14 @@ impl Matcher {
     pub(crate) fn candidates_at_word_starts(
         &self,
         text: &str,
-        starts: &[u32],
+        (starts, ends): (&[u32], &[u32]),
         out: &mut Vec<Candidate>,
         marks: Option<(&FirstWords, &mut Vec<[u64; 3]>)>,
     ) {
+        assert_eq!(starts.len(), ends.len(), "one end for each word start");
         match &self.walker {
             Walker::Index(index) => {
-                self.walk_starts(text, starts, out, marks, |from, first, next, found| {
+                self.walk_starts(text, (starts, ends), out, marks, |from, first, next, found| {
                     let keys = self.second_words.lookups(first, next);
                     index.walk(&self.surfaces, text.as_bytes(), from, keys, found)
                 })
@@ -348,7 +347,7 @@ impl Matcher {
             Walker::Dfa(a) => {
                 let aut = &**a;
                 let Ok(start) = aut.start_state(Anchored::Yes) else { return };
-                self.walk_starts(text, starts, out, marks, |from, _, _, found| {
+                self.walk_starts(text, (starts, ends), out, marks, |from, _, _, found| {
                     walk(aut, start, text.as_bytes(), from, found)
                 })
             }
@@ -373,7 +372,7 @@ impl Matcher {
     fn walk_starts(
         &self,
         text: &str,
-        starts: &[u32],
+        (starts, word_ends): (&[u32], &[u32]),
         out: &mut Vec<Candidate>,
         mut marks: Option<(&FirstWords, &mut Vec<[u64; 3]>)>,
         each: impl Fn(usize, u64, Option<u64>, &mut dyn FnMut(u32, usize)),
@@ -384,10 +383,9 @@ impl Matcher {
         let (mut hashes, mut after_one, mut after_two) = ([0u64; 64], [0u64; 64], [0u64; 64]);
         let other = marks.as_ref().map(|(filter, _)| *filter);
         let avx2 = Avx2::detect();
-        for (b, block) in starts.chunks(64).enumerate() {
+        for (b, (block, block_ends)) in starts.chunks(64).zip(word_ends.chunks(64)).enumerate() {
             // Every walk from a word reads its run of word characters first.
-            let after = starts.get(b * 64 + block.len()).map_or(bytes.len(), |&n| n as usize);
-            block_ends(text, block, after, &mut ends, avx2);
+            ends[..block.len()].copy_from_slice(block_ends);
             debug_assert!(block.iter().enumerate().all(|(k, &word)| {
                 ends[k] as usize == crate::chars::word_end(text, word as usize)
             }));
@@ -413,11 +411,9 @@ impl Matcher {
                 // The hash of the text's next run of word characters: the next word's.
                 let next = match hashes.get(k + 1).filter(|_| k + 1 < block.len()) {
                     Some(&h) => Some(h),
-                    None => starts.get(b * 64 + k + 1).map(|&n| {
-                        let n = n as usize;
-                        let after = starts.get(b * 64 + k + 2).map_or(bytes.len(), |&a| a as usize);
-                        hash(bytes, n, word_end_before(text, n, after))
-                    }),
+                    None => starts
+                        .get(b * 64 + k + 1)
+                        .map(|&n| hash(bytes, n as usize, word_ends[b * 64 + k + 1] as usize)),
                 };
                 let follows = |h: u64| self.second_words.may_follow(h, next);
                 if whole & bit != 0 && follows(hashes[k]) {
@@ -481,7 +477,10 @@ impl Matcher {
     /// one, and ends a word; in the order the automaton reports them.
     pub(crate) fn candidates(&self, text: &str, out: &mut Vec<Candidate>) {
         let Some(automaton) = &self.automaton else {
-            return self.candidates_at_word_starts(text, &word_starts(text), out, None);
+            let starts = word_starts(text);
+            let ends: Vec<u32> =
+                starts.iter().map(|&s| crate::chars::word_end(text, s as usize) as u32).collect();
+            return self.candidates_at_word_starts(text, (&starts, &ends), out, None);
         };
         let found = automaton
             .find_overlapping_iter(text)

@@ -109,13 +109,14 @@ fn options() -> impl Strategy<Value = NormalizeOptions> {
     })
 }
 
-/// The fast pass and the reference agree on `text`: folded text, word starts, and the original
-/// offset of every folded position; and the fold without a map is the same text.
+/// The fast pass and the reference agree on `text`: folded text, word starts and ends, and the
+/// original offset of every folded position; and the fold without a map is the same text.
 fn check(text: &str, options: &NormalizeOptions) -> Result<(), TestCaseError> {
     let reference = Normalized::reference(text, options).unwrap();
     let fast = normalize(text, options).unwrap();
     prop_assert_eq!(fast.text(), reference.text(), "folded text of {:?}", text);
     prop_assert_eq!(fast.word_starts(), reference.word_starts(), "word starts of {:?}", text);
+    prop_assert_eq!(fast.word_ends(), reference.word_ends(), "word ends of {:?}", text);
     for pos in 0..=reference.text().len() {
         prop_assert_eq!(
             fast.original_start(pos),

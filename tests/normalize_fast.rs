@@ -111,6 +111,7 @@ fn options() -> impl Strategy<Value = NormalizeOptions> {
 fn assert_same(text: &str, fast: &Normalized, reference: &Normalized, spans: &[(Index, Index)]) {
     assert_eq!(fast.text(), reference.text(), "folded text of {text:?}");
     assert_eq!(fast.word_starts(), reference.word_starts(), "word starts of {text:?}");
+    assert_eq!(fast.word_ends(), reference.word_ends(), "word ends of {text:?}");
     let folded = reference.text();
     for pos in 0..=folded.len() {
         assert_eq!(
