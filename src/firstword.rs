@@ -327,15 +327,22 @@ mod avx2 {
         hashes: &mut [u64; 64],
         bits: &mut BlockBits,
     ) -> usize {
+        // Offsets go into 32-bit signed gather indices.
+        let Some(limit) = gather_limit(bytes) else { return 0 };
         let mut k = 0;
         while k + 4 <= starts.len().min(64) {
-            let p = [0, 1, 2, 3].map(|i| starts[k + i] as usize);
-            // Word starts only grow: the fourth decides for all four (the maximum, to be sure).
-            if p.into_iter().max().is_none_or(|last| last + 8 > bytes.len()) {
+            // SAFETY: k + 4 <= starts.len() and k + 4 <= 64.
+            let (p, e) = unsafe {
+                (
+                    _mm_loadu_si128(starts.as_ptr().add(k).cast()),
+                    _mm_loadu_si128(ends.as_ptr().add(k).cast()),
+                )
+            };
+            if !within(p, limit) {
                 break;
             }
-            // SAFETY: p + 8 <= len for each (checked above).
-            let h = unsafe { hash4(bytes, p, [0, 1, 2, 3].map(|i| ends[k + i] as usize)) };
+            // SAFETY: p + 8 <= len < 2^31 for each lane (checked above).
+            let (h, first) = unsafe { hash4(bytes, p, e) };
             // SAFETY: k + 4 <= 64.
             unsafe { _mm256_storeu_si256(hashes.as_mut_ptr().add(k).cast(), h) };
             // SAFETY: the probes are masked to the filters' sizes.
@@ -343,11 +350,12 @@ mod avx2 {
             if let Some(other) = other {
                 bits.marked |= u64::from(unsafe { probe(other, h) }) << k;
             }
-            // The first two letters as two little-endian u16 in each 32-bit lane.
-            // SAFETY: p + 4 <= p + 8 <= len.
-            let four =
-                |i: usize| unsafe { bytes.as_ptr().add(p[i]).cast::<i32>().read_unaligned() };
-            let letters = _mm_set_epi32(four(3), four(2), four(1), four(0));
+            // The first two letters as two little-endian u16 in each 32-bit lane: the low
+            // halves of the words' first eight bytes.
+            let letters = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
+                first,
+                _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0),
+            ));
             let (first, second) =
                 (_mm_and_si128(letters, _mm_set1_epi32(0xFFFF)), _mm_srli_epi32(letters, 16));
             let is = |x: __m128i, letter: char| {
@@ -388,6 +396,7 @@ mod avx2 {
         hashes: &mut [u64; 64],
     ) -> (u64, u64) {
         let (mut may, mut marked) = (0u64, 0u64);
+        let Some(limit) = gather_limit(bytes) else { return (may, marked) };
         while words.count_ones() >= 4 {
             let mut ks = [0usize; 4];
             let mut rest = *words;
@@ -395,14 +404,16 @@ mod avx2 {
                 *k = rest.trailing_zeros() as usize;
                 rest &= rest - 1;
             }
-            let p = ks.map(|k| starts[k] as usize + run);
-            // Word starts only grow: the fourth decides for all four (the maximum, to be sure).
-            if p.into_iter().max().is_none_or(|last| last + 8 > bytes.len()) {
+            let lanes = |f: &dyn Fn(usize) -> u32| {
+                _mm_setr_epi32(f(ks[0]) as i32, f(ks[1]) as i32, f(ks[2]) as i32, f(ks[3]) as i32)
+            };
+            let p = lanes(&|k| starts[k].wrapping_add(run as u32));
+            if !within(p, limit) {
                 break;
             }
             *words = rest;
-            // SAFETY: p + 8 <= len for each (checked above).
-            let h = unsafe { hash4(bytes, p, ks.map(|k| ends[k] as usize)) };
+            // SAFETY: p + 8 <= len < 2^31 for each lane (checked above).
+            let (h, _) = unsafe { hash4(bytes, p, lanes(&|k| ends[k])) };
             let mut four = [0u64; 4];
             // SAFETY: four lanes into four u64.
             unsafe { _mm256_storeu_si256(four.as_mut_ptr().cast(), h) };
@@ -417,40 +428,57 @@ mod avx2 {
         (may, marked)
     }
 
-    /// [`super::hash`] of four words, `bytes[p[i]..e[i]]` (an end outside `p[i]..=len` is
-    /// taken as the nearest of the two, so that no end can make a read go out of bounds).
-    ///
-    /// # Safety
-    /// `p[i] + 8 <= bytes.len()` for each.
+    /// The last offset a word of `bytes` may start at for [`hash4`] (eight bytes from it are in
+    /// `bytes`), or `None` when no word may (fewer than eight bytes, or too many for the signed
+    /// 32-bit offsets of a gather).
+    fn gather_limit(bytes: &[u8]) -> Option<u32> {
+        let last = bytes.len().checked_sub(8)?;
+        (bytes.len() < 1 << 31).then_some(last as u32)
+    }
+
+    /// Whether every lane of `p` (unsigned) is at most `limit`.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn hash4(bytes: &[u8], p: [usize; 4], e: [usize; 4]) -> __m256i {
-        debug_assert!((0..4).all(|i| p[i] + 8 <= bytes.len() && p[i] <= e[i]));
-        let e = [0, 1, 2, 3].map(|i| e[i].clamp(p[i], bytes.len()));
-        // SAFETY: p + 8 <= len, and the last eight bytes of a word of eight or more end at its
-        // end, which is within `bytes`.
-        let load = |at: usize| unsafe { bytes.as_ptr().add(at).cast::<i64>().read_unaligned() };
-        let last = |i: usize| p[i] + (e[i] - p[i]).max(8) - 8;
-        let first = _mm256_set_epi64x(load(p[3]), load(p[2]), load(p[1]), load(p[0]));
-        let last = _mm256_set_epi64x(load(last(3)), load(last(2)), load(last(1)), load(last(0)));
-        let n = _mm256_set_epi64x(
-            (e[3] - p[3]) as i64,
-            (e[2] - p[2]) as i64,
-            (e[1] - p[1]) as i64,
-            (e[0] - p[0]) as i64,
-        );
+    fn within(p: __m128i, limit: u32) -> bool {
+        let limit = _mm_set1_epi32(limit as i32);
+        _mm_movemask_epi8(_mm_cmpeq_epi32(_mm_max_epu32(p, limit), limit)) == 0xFFFF
+    }
+
+    /// [`super::hash`] of four words, `bytes[p[i]..e[i]]` (u32 lanes; an end outside
+    /// `p[i]..=len` is taken as the nearest of the two, so that no end can make a read go out
+    /// of bounds), and the first eight bytes from each start, as they are.
+    ///
+    /// # Safety
+    /// `p[i] + 8 <= bytes.len() < 2^31` for each lane.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn hash4(bytes: &[u8], p: __m128i, e: __m128i) -> (__m256i, __m256i) {
+        let len = _mm_set1_epi32(bytes.len() as i32);
+        let e = _mm_min_epu32(_mm_max_epu32(e, p), len);
+        let n = _mm_sub_epi32(e, p);
+        let eight = _mm_set1_epi32(8);
+        // The last eight bytes of a word of eight or more (they end at its end, within
+        // `bytes`), else its first eight again.
+        let last = _mm_sub_epi32(_mm_add_epi32(p, _mm_max_epu32(n, eight)), eight);
+        // SAFETY: every lane reads eight bytes within `bytes` (see above), at offsets below
+        // 2^31.
+        let (first, last) = unsafe {
+            (
+                _mm256_i32gather_epi64::<1>(bytes.as_ptr().cast(), p),
+                _mm256_i32gather_epi64::<1>(bytes.as_ptr().cast(), last),
+            )
+        };
         // The bytes past a short word masked off: min(n, 8) bytes kept.
-        let eight = _mm256_set1_epi64x(8);
-        let kept = _mm256_blendv_epi8(eight, n, _mm256_cmpgt_epi64(eight, n));
-        let dropped = _mm256_sub_epi64(_mm256_set1_epi64x(64), _mm256_slli_epi64(kept, 3));
-        let mask = _mm256_srlv_epi64(_mm256_set1_epi64x(-1), dropped);
+        let dropped =
+            _mm_sub_epi32(_mm_set1_epi32(64), _mm_slli_epi32::<3>(_mm_min_epu32(n, eight)));
+        let mask = _mm256_srlv_epi64(_mm256_set1_epi64x(-1), _mm256_cvtepu32_epi64(dropped));
         let (a, b) = (_mm256_and_si256(first, mask), _mm256_and_si256(last, mask));
         let h = _mm256_xor_si256(
             mul(_mm256_xor_si256(a, _mm256_set1_epi64x(K0 as i64)), K1),
-            mul(_mm256_xor_si256(b, n), K2),
+            mul(_mm256_xor_si256(b, _mm256_cvtepu32_epi64(n)), K2),
         );
         let h = mul(_mm256_xor_si256(h, _mm256_srli_epi64(h, 29)), K0);
-        _mm256_xor_si256(h, _mm256_srli_epi64(h, 32))
+        (_mm256_xor_si256(h, _mm256_srli_epi64(h, 32)), first)
     }
 
     /// The low 64 bits of each lane times `c` (AVX2 multiplies 32 by 32 bits).
