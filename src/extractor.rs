@@ -1045,6 +1045,8 @@ impl Extractor {
         let mut out = Vec::with_capacity(chosen.len() + guesses.len());
         let chars = CharIndex::new(original);
         let (mut picks, mut guesses) = (chosen.iter().peekable(), guesses.iter().peekable());
+        // The anchor count of the last mention's start: the mentions come in text order.
+        let mut anchor = 0;
         loop {
             let take_guess = match (picks.peek(), guesses.peek()) {
                 (None, None) => break,
@@ -1058,15 +1060,18 @@ impl Extractor {
                 picks.peek().map(|p| (p.cand.start, p.cand.end, p.cand.clitic))
             }
             .unwrap_or_default();
-            let (start, end) = n.original_span(original, folded_start, folded_end);
+            let before = anchor;
+            let mapped = n.original_span_after(original, folded_start, folded_end, Some(anchor));
+            let (start, end) = mapped.span;
+            anchor = mapped.anchor;
             // A name that ends inside one original character's expansion (ﷺ folds to four
             // words) or starts inside one (other than after its own proclitic, as in ﻷفريقيا:
             // ل + أفريقيا in one lam-alef form) has no slice of the original that reads as the
             // name: it is not reported. The folded text also turns line breaks into spaces: a
             // guessed person name never runs over one (a headline's last word and the next
             // line's first).
-            if n.splits_original(folded_end)
-                || (clitic.is_empty() && n.splits_original(folded_start))
+            if mapped.splits_end
+                || (clitic.is_empty() && n.splits_original_at(folded_start, start, before))
                 || (take_guess && original[start..end].contains(['\n', '\r']))
             {
                 if take_guess {

@@ -1551,7 +1551,21 @@ impl Normalized {
     /// # Panics
     /// Panics when `pos > text().len()`.
     pub fn splits_original(&self, pos: usize) -> bool {
-        pos > 0 && pos < self.text.len() && self.original_start(pos - 1) == self.original_start(pos)
+        self.splits_original_after(pos, 0)
+    }
+
+    /// [`Normalized::splits_original`], with the anchors searched from `from` on: the anchor
+    /// count that [`Normalized::original_span_after`] gave for a position before `pos - 1`
+    /// (positions asked in text order).
+    pub(crate) fn splits_original_after(&self, pos: usize, from: usize) -> bool {
+        let original = || self.locate(pos, Some(from)).0;
+        pos > 0 && pos < self.text.len() && self.splits_original_at(pos, original(), from)
+    }
+
+    /// [`Normalized::splits_original_after`] for a position whose
+    /// [`Normalized::original_start`] is known: `original`.
+    pub(crate) fn splits_original_at(&self, pos: usize, original: usize, from: usize) -> bool {
+        pos > 0 && pos < self.text.len() && self.locate(pos - 1, Some(from)).0 == original
     }
 
     /// [`Normalized::original_start`] of `pos`, and the number of anchors at or before the
@@ -1569,11 +1583,14 @@ impl Normalized {
         if p == self.text.len() {
             return (self.len as usize, self.anchors.len());
         }
+        let at_or_before = |&(f, _): &(u32, u32)| f as usize <= p;
         let i = match after {
-            Some(from) => {
-                from + self.anchors[from..].iter().take_while(|&&(f, _)| f as usize <= p).count()
+            // Searched forward from `from` when that is at or before the answer (an earlier
+            // position's count), else over all anchors.
+            Some(from) if from == 0 || self.anchors.get(from - 1).is_some_and(at_or_before) => {
+                partition_point_from(&self.anchors, from, at_or_before)
             }
-            None => self.anchors.partition_point(|&(f, _)| f as usize <= p),
+            _ => self.anchors.partition_point(at_or_before),
         };
         match i.checked_sub(1).map(|i| self.anchors[i]) {
             // Between anchors, folded and original characters line up byte for byte.
@@ -1591,9 +1608,24 @@ impl Normalized {
     /// Panics when `start >= end` or `end > text().len()`, or `original` is not the text this
     /// value was made from.
     pub fn original_span(&self, original: &str, start: usize, end: usize) -> (usize, usize) {
+        self.original_span_after(original, start, end, None).span
+    }
+
+    /// [`Normalized::original_span`], the number of anchors at or before `start`'s character
+    /// and [`Normalized::splits_original`] of `end`, which the span's mapping finds on the way
+    /// (a mention asked seven positions of the map where four do). With `from`, the number of
+    /// anchors for an earlier position: spans asked in text order (a document's mentions) then
+    /// search the anchors forward from the last one.
+    pub(crate) fn original_span_after(
+        &self,
+        original: &str,
+        start: usize,
+        end: usize,
+        from: Option<usize>,
+    ) -> MappedSpan {
         assert!(start < end, "empty span");
-        let (s, i) = self.locate(start, None);
-        let (last, i) = self.locate(end - 1, Some(i));
+        let (s, first) = self.locate(start, from);
+        let (last, i) = self.locate(end - 1, Some(first));
         let (next, _) = self.locate(end, Some(i));
         let mut e = last + original[last..].chars().next().map_or(0, char::len_utf8);
         // Swallow the marks that belong to the last letter (a final damma, a tatweel), but
@@ -1605,8 +1637,20 @@ impl Normalized {
                 break;
             }
         }
-        (s, e)
+        let splits_end = end < self.text.len() && last == next;
+        MappedSpan { span: (s, e), anchor: first, splits_end }
     }
+}
+
+/// A folded span mapped back to the original ([`Normalized::original_span_after`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MappedSpan {
+    /// The original span.
+    pub(crate) span: (usize, usize),
+    /// The number of anchors at or before the folded start's character.
+    pub(crate) anchor: usize,
+    /// The folded end falls inside one original character's expansion.
+    pub(crate) splits_end: bool,
 }
 
 /// Harakat, Quranic marks and tatweel: marks that belong to the letter before them.
@@ -1715,6 +1759,51 @@ mod tests {
             // Any cursor at or before the answer.
             let from = (expected as f64 * from_frac) as usize;
             proptest::prop_assert_eq!(partition_point_from(&sorted, from, |&w| w < x), expected);
+        }
+
+        /// Spans and splits asked in text order with the last answer's anchor count, or with any
+        /// count at all (one past the answer falls back to the whole search), are the plain
+        /// ones: `original_span` as `original_start` and the marks after the end make it, and
+        /// `splits_original` as two `original_start`s.
+        #[test]
+        fn spans_after_a_cursor_are_the_plain_spans(
+            text in proptest::string::string_regex(
+                "[ \t\nا-يأإآةىؤئـ\u{64B}-\u{652}\u{670}ﻷﷲﷻ٠-٩a-zA-Z.،\u{200C}\u{FEFF}\u{A0}«»]{0,60}"
+            ).unwrap(),
+            cuts in proptest::collection::vec(0usize..200, 0..16),
+            wild in 0usize..40,
+        ) {
+            let n = normalize(&text, &NormalizeOptions::default()).unwrap();
+            let folded = n.text();
+            let mut cuts: Vec<usize> =
+                cuts.into_iter().filter(|&c| c <= folded.len() && folded.is_char_boundary(c)).collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let mut cursor = 0;
+            for pair in cuts.windows(2) {
+                let (start, end) = (pair[0], pair[1]);
+                let s = n.original_start(start);
+                let mut e = n.original_start(end - 1);
+                e += text[e..].chars().next().map_or(0, char::len_utf8);
+                let next = n.original_start(end).max(e);
+                e += text[e..next].chars().take_while(|&c| is_removable_mark(c)).map(char::len_utf8).sum::<usize>();
+                let plain = n.original_span(&text, start, end);
+                proptest::prop_assert_eq!(plain, (s, e), "{:?} {}..{}", text, start, end);
+                let mapped = n.original_span_after(&text, start, end, Some(cursor));
+                proptest::prop_assert_eq!(mapped.span, plain, "{:?} {}..{} after {}", text, start, end, cursor);
+                proptest::prop_assert_eq!(n.original_span_after(&text, start, end, Some(wild)).span, plain);
+                proptest::prop_assert_eq!(mapped.splits_end, n.splits_original(end));
+                proptest::prop_assert_eq!(n.splits_original_at(start, s, cursor), n.splits_original(start));
+                for pos in [start, end] {
+                    let split = pos > 0
+                        && pos < folded.len()
+                        && n.original_start(pos - 1) == n.original_start(pos);
+                    proptest::prop_assert_eq!(n.splits_original(pos), split);
+                    proptest::prop_assert_eq!(n.splits_original_after(pos, cursor), split);
+                    proptest::prop_assert_eq!(n.splits_original_after(pos, wild), split);
+                }
+                cursor = mapped.anchor;
+            }
         }
 
         /// `folded_start_after` is the smallest folded position whose `original_start` reaches the
