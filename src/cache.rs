@@ -28,7 +28,7 @@ use rustc_hash::FxHasher;
 
 /// The first bytes of every cache file; the last two digits are the format version, raised
 /// whenever what is written changes.
-const MAGIC: &[u8; 8] = b"ALAMXC06";
+const MAGIC: &[u8; 8] = b"ALAMXC07";
 
 /// At most this many cache files are kept in a directory (one per program and options).
 pub(crate) const KEEP: usize = 4;

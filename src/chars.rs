@@ -26,10 +26,12 @@ pub(crate) fn is_word_end(text: &str, pos: usize) -> bool {
     !word_char_at(text, pos)
 }
 
-/// The code point of the two-byte sequence `lead, cont` (U+0080..U+07FF).
+/// Whether the two-byte character `lead, cont` (U+0080..U+07FF: `lead` in 0xC2..0xE0) is a
+/// word character: a bit of the table [`is_word_char`] reads, with no decoding.
 #[inline]
-fn two_byte(lead: u8, cont: u8) -> Option<char> {
-    char::from_u32((u32::from(lead & 0x1F) << 6) | u32::from(cont & 0x3F))
+fn two_byte_word(lead: u8, cont: u8) -> bool {
+    let cp = usize::from(lead & 0x1F) << 6 | usize::from(cont & 0x3F);
+    crate::normalize::two_byte_word_char(cp - 0x80)
 }
 
 /// Whether the character that starts at byte `pos` (a char boundary) is a word character;
@@ -41,7 +43,7 @@ fn word_char_at(text: &str, pos: usize) -> bool {
         None => false,
         Some(&b) if b < 0x80 => b.is_ascii_alphanumeric(),
         Some(&b) if (0xC2..0xE0).contains(&b) => {
-            bytes.get(pos + 1).and_then(|&c| two_byte(b, c)).is_some_and(is_word_char)
+            bytes.get(pos + 1).is_some_and(|&c| two_byte_word(b, c))
         }
         Some(_) => text[pos..].chars().next().is_some_and(is_word_char),
     }
@@ -59,7 +61,7 @@ pub(crate) fn word_char_before(text: &str, pos: usize) -> bool {
     // A lead byte is never a continuation byte: a lead of two before `pos` is a two-byte char.
     if let Some(&lead) = pos.checked_sub(2).and_then(|i| bytes.get(i)) {
         if (0xC2..0xE0).contains(&lead) {
-            return two_byte(lead, last).is_some_and(is_word_char);
+            return two_byte_word(lead, last);
         }
     }
     text[..pos].chars().next_back().is_some_and(is_word_char)
@@ -90,7 +92,22 @@ const PROCLITIC_CODES: [u8; 128] = {
 /// The end of the word that starts at byte `at` of `text` (the next non-word character, or
 /// the end of the text).
 pub(crate) fn word_end(text: &str, at: usize) -> usize {
-    text[at..].find(|c: char| !is_word_char(c)).map_or(text.len(), |i| at + i)
+    // ASCII and two-byte characters by their bytes (as `word_char_at`), the rest decoded.
+    let bytes = text.as_bytes();
+    let mut i = at;
+    while let Some(&b) = bytes.get(i) {
+        let len = match b {
+            0..0x80 if b.is_ascii_alphanumeric() => 1,
+            0xC2..0xE0 if bytes.get(i + 1).is_some_and(|&c| two_byte_word(b, c)) => 2,
+            0..0xE0 => return i,
+            _ => match text[i..].chars().next() {
+                Some(c) if is_word_char(c) => c.len_utf8(),
+                _ => return i,
+            },
+        };
+        i += len;
+    }
+    i
 }
 
 /// The proclitic run that ends at byte `pos` and itself starts a word, if there is one.
@@ -251,6 +268,21 @@ mod tests {
                 let runs = runs_at_word_start(bytes, at);
                 let kinds = run_kinds_at(bytes, at);
                 proptest::prop_assert_eq!(kinds, (runs[0].is_some(), runs[1].is_some()), "{:?} at {}", text, at);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The bytewise word end is the first character that is no word character, from every
+        /// position: ASCII, the Arabic block with its harakat and punctuation, other two-byte,
+        /// three- and four-byte characters.
+        #[test]
+        fn word_end_is_the_first_non_word_character(
+            text in "[a-z0-9 .\u{A0}«»é؟،ـ\u{64B}\u{670}مالي١٢€漢\u{200C}😀-]{0,24}"
+        ) {
+            for at in (0..=text.len()).filter(|&p| text.is_char_boundary(p)) {
+                let expected = text[at..].find(|c: char| !is_word_char(c)).map_or(text.len(), |i| at + i);
+                proptest::prop_assert_eq!(word_end(&text, at), expected, "{:?} at {}", text, at);
             }
         }
     }

@@ -364,7 +364,7 @@ pub(crate) fn is_arabic_word_char(i: usize) -> bool {
 
 /// [`is_word_char`] for U+0080 + `i`, `i` below 0x780: bit `i` of [`TWO_BYTE_WORD`].
 #[inline(always)]
-fn two_byte_word_char(i: usize) -> bool {
+pub(crate) fn two_byte_word_char(i: usize) -> bool {
     TWO_BYTE_WORD[i / 64] >> (i % 64) & 1 == 1
 }
 

@@ -54,12 +54,23 @@ const MAX_WORDS: usize = 4;
 /// surnames took 0.057 s where a limit of 8 took 0.067 s and the word pass alone 0.10 s.
 const FEW_SURNAMES: usize = 64;
 
+/// A given name (`person_words.tsv` role `given`, `given_names_extra.txt`): a flag of
+/// [`PersonRules`]'s words.
+const GIVEN: u8 = 1;
+/// A known name word (`person_words.tsv` role `name`).
+const NAME: u8 = 2;
+/// A title (`person_titles.txt`).
+const TITLE: u8 = 4;
+/// One of the [`CONNECTORS`].
+const CONNECTOR: u8 = 8;
+
 /// The words of the person rules, folded.
 #[derive(Debug, Default)]
 pub(crate) struct PersonRules {
-    given: HashSet<String>,
-    names: HashSet<String>,
-    titles: HashSet<String>,
+    /// Each word with what it is ([`GIVEN`], [`NAME`], [`TITLE`], [`CONNECTOR`]): one lookup
+    /// tells how a word may stand in a name, where a set per role took up to five (and a scan
+    /// of the connectors).
+    words: HashMap<String, u8>,
     /// [`PersonRules::cues`], made on first use: only an extractor built afresh needs them,
     /// not one read from the start-up cache (0.1 ms of every start-up).
     cues: OnceLock<Vec<(String, u8)>>,
@@ -149,65 +160,81 @@ impl PersonRules {
             let (word, role) =
                 line.split_once('\t').ok_or_else(|| bad("expected word<TAB>role"))?;
             let word = fold(word.trim(), &options);
-            match role.trim() {
-                "given" => rules.given.insert(word),
-                "name" => rules.names.insert(word),
+            let flag = match role.trim() {
+                "given" => GIVEN,
+                "name" => NAME,
                 other => return Err(bad(&format!("unknown role {other:?} (given or name)"))),
             };
+            *rules.words.entry(word).or_default() |= flag;
         }
-        for (words, set) in [(GIVEN_EXTRA, &mut rules.given), (TITLES, &mut rules.titles)] {
+        for (words, flag) in [(GIVEN_EXTRA, GIVEN), (TITLES, TITLE)] {
             for line in words.lines().map(str::trim) {
                 if !line.is_empty() && !line.starts_with('#') {
-                    set.insert(
-                        fold(line, &options).split_whitespace().collect::<Vec<_>>().join(" "),
-                    );
+                    let word =
+                        fold(line, &options).split_whitespace().collect::<Vec<_>>().join(" ");
+                    *rules.words.entry(word).or_default() |= flag;
                 }
             }
         }
         // A connector starts no name by itself (ابو, بن are mined as first words).
-        rules.given.retain(|w| !CONNECTORS.contains(&w.as_str()));
+        for &connector in CONNECTORS {
+            let flags = rules.words.entry(connector.to_string()).or_default();
+            *flags = (*flags & !GIVEN) | CONNECTOR;
+        }
         Ok(rules)
+    }
+
+    /// The flags of `word` (0 for a word of none of the lists).
+    fn flags(&self, word: &str) -> u8 {
+        self.words.get(word).copied().unwrap_or(0)
+    }
+
+    /// The words with all of `flags`, sorted.
+    #[cfg(test)]
+    fn with(&self, flags: u8) -> Vec<&str> {
+        let mut words: Vec<&str> =
+            self.words.iter().filter(|&(_, f)| f & flags == flags).map(|(w, _)| &w[..]).collect();
+        words.sort_unstable();
+        words
     }
 
     /// Whether there are no words at all.
     pub(crate) fn is_empty(&self) -> bool {
-        self.given.is_empty() && self.names.is_empty() && self.titles.is_empty()
+        self.words.is_empty()
     }
 
     /// Appends the folded words to a start-up cache payload (`cache.rs`).
     pub(crate) fn write_cache(&self, w: &mut Writer) {
-        for set in [&self.given, &self.names, &self.titles] {
-            w.len(set.len());
-            for word in set {
-                w.str(word);
-            }
+        w.len(self.words.len());
+        for (word, &flags) in &self.words {
+            w.str(word);
+            w.u8(flags);
         }
     }
 
     /// The rules [`PersonRules::write_cache`] wrote.
     pub(crate) fn read_cache(r: &mut Reader<'_>) -> std::result::Result<PersonRules, Malformed> {
-        let mut set = || -> std::result::Result<HashSet<String>, Malformed> {
-            let n = r.len(4)?;
-            let mut set = HashSet::with_capacity_and_hasher(n, Default::default());
-            for _ in 0..n {
-                set.insert(r.string()?);
-            }
-            Ok(set)
-        };
-        let (given, names, titles) = (set()?, set()?, set()?);
-        Ok(PersonRules { given, names, titles, cues: OnceLock::new() })
+        let n = r.len(5)?;
+        let mut words = HashMap::with_capacity_and_hasher(n, Default::default());
+        for _ in 0..n {
+            let word = r.string()?;
+            words.insert(word, r.u8()?);
+        }
+        Ok(PersonRules { words, cues: OnceLock::new() })
     }
 
     /// The cue words for the automaton: every given name and title, with its flags, folded
     /// with the default options, sorted.
     pub(crate) fn cues(&self) -> &[(String, u8)] {
         self.cues.get_or_init(|| {
-            let mut cues: Vec<(String, u8)> = self
-                .given
-                .iter()
-                .map(|w| (w.clone(), CUE_GIVEN))
-                .chain(self.titles.iter().map(|w| (w.clone(), CUE_TITLE)))
-                .collect();
+            let mut cues: Vec<(String, u8)> = Vec::new();
+            for (word, &flags) in &self.words {
+                for (flag, cue) in [(GIVEN, CUE_GIVEN), (TITLE, CUE_TITLE)] {
+                    if flags & flag != 0 {
+                        cues.push((word.clone(), cue));
+                    }
+                }
+            }
             cues.sort();
             cues
         })
@@ -215,22 +242,23 @@ impl PersonRules {
 
     /// Whether `word` is a given name or a known name word.
     fn known(&self, word: &str) -> bool {
-        self.given.contains(word) || self.names.contains(word)
+        self.flags(word) & (GIVEN | NAME) != 0
     }
 
     /// How `word` (folded, without proclitics) may stand inside a name, if at all.
     fn role(&self, word: &str) -> Option<Role> {
-        if CONNECTORS.contains(&word) {
+        let flags = self.flags(word);
+        if flags & CONNECTOR != 0 {
             return Some(Role::Connector);
         }
-        if self.titles.contains(word) {
+        if flags & TITLE != 0 {
             return None;
         }
         // ومحمد: the conjunction starts the next name of a list.
         if word.strip_prefix('و').is_some_and(|rest| self.known(rest)) {
             return None;
         }
-        if self.known(word) {
+        if flags & (GIVEN | NAME) != 0 {
             return Some(Role::Name);
         }
         let letters = word.chars().count();
@@ -362,7 +390,7 @@ impl PersonRules {
                 || compound
                 || last.chars().count() < 3
                 || SECOND_HALVES.contains(&last)
-                || self.given.contains(last)
+                || self.flags(last) & GIVEN != 0
                 || commonwords::contains(last)
                 || !seen.insert(last)
             {
@@ -692,9 +720,7 @@ mod tests {
         rules.write_cache(&mut w);
         let bytes = w.finish();
         let back = crate::cache::read_all(&bytes, PersonRules::read_cache).unwrap();
-        assert_eq!(back.given, rules.given);
-        assert_eq!(back.names, rules.names);
-        assert_eq!(back.titles, rules.titles);
+        assert_eq!(back.words, rules.words);
         assert_eq!(back.cues(), rules.cues());
         assert!(!back.is_empty() && PersonRules::default().is_empty());
         assert!(crate::cache::read_all(&bytes[..bytes.len() - 1], PersonRules::read_cache).is_err());
@@ -703,9 +729,10 @@ mod tests {
     #[test]
     fn embedded_rules_load() {
         let rules = PersonRules::embedded().unwrap();
-        assert!(rules.given.contains("جاك"), "mined given names");
-        assert!(rules.titles.contains("الرييس"), "titles, folded");
-        assert!(!rules.given.contains("بن"), "connectors are no given names");
+        assert!(rules.with(GIVEN).contains(&"جاك"), "mined given names");
+        assert!(rules.with(TITLE).contains(&"الرييس"), "titles, folded");
+        assert!(!rules.with(GIVEN).contains(&"بن"), "connectors are no given names");
+        assert_eq!(rules.with(CONNECTOR).len(), CONNECTORS.len());
         assert_eq!(rules.role("حكومته"), None, "an ordinary word");
         assert_eq!(rules.role("وحكومته"), None, "an ordinary word behind a proclitic");
         assert_eq!(rules.role("شيراك"), Some(Role::Name), "no ordinary word");
