@@ -167,18 +167,50 @@ mod avx2 {
         out
     }
 
-    /// One bit per byte of the 32 at `at`: set where the byte is flagged.
+    /// The two nibble tables of the flagged bytes: each distinct high nibble of [`FLAGGED`]
+    /// gets a bit (six of them, at most eight fit); the high table holds each high nibble's
+    /// bit, the low table, for each low nibble, the bits of the high nibbles it is flagged
+    /// with. A byte is flagged exactly where its two entries share a bit.
+    ///
+    /// [`FLAGGED`]: super::FLAGGED
+    const NIBBLES: ([u8; 16], [u8; 16]) = {
+        let (mut low, mut high) = ([0u8; 16], [0u8; 16]);
+        let (mut next, mut i) = (1u8, 0);
+        while i < super::FLAGGED.len() {
+            let b = super::FLAGGED[i];
+            let h = (b >> 4) as usize;
+            if high[h] == 0 {
+                high[h] = next;
+                next <<= 1;
+                assert!(next != 0, "more than eight high nibbles");
+            }
+            low[(b & 0x0F) as usize] |= high[h];
+            i += 1;
+        }
+        (low, high)
+    };
+
+    /// One bit per byte of the 32 at `at`: set where the byte is flagged (two table lookups
+    /// by nibble, where a comparison with each flagged byte took eight).
     ///
     /// # Safety
     /// AVX2, and 32 readable bytes at `at`.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn flags(at: *const u8) -> u64 {
-        let v = _mm256_loadu_si256(at.cast());
-        let any = super::FLAGGED.iter().fold(_mm256_setzero_si256(), |any, &b| {
-            _mm256_or_si256(any, _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8)))
-        });
-        u64::from(_mm256_movemask_epi8(any) as u32)
+        // SAFETY: 32 readable bytes at `at` (the caller's promise), 16 in each table.
+        let (v, low, high) = unsafe {
+            (
+                _mm256_loadu_si256(at.cast()),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(NIBBLES.0.as_ptr().cast())),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(NIBBLES.1.as_ptr().cast())),
+            )
+        };
+        let nibble = _mm256_set1_epi8(0x0F);
+        let low = _mm256_shuffle_epi8(low, _mm256_and_si256(v, nibble));
+        let high = _mm256_shuffle_epi8(high, _mm256_and_si256(_mm256_srli_epi16::<4>(v), nibble));
+        let none = _mm256_cmpeq_epi8(_mm256_and_si256(low, high), _mm256_setzero_si256());
+        u64::from(!(_mm256_movemask_epi8(none) as u32))
     }
 }
 
@@ -381,6 +413,14 @@ mod tests {
             let bytes = text.as_bytes();
             proptest::prop_assert_eq!(candidates(bytes), Candidates::new(bytes).collect::<Vec<_>>());
         }
+    }
+
+    /// Every byte value, in both orders (the vector path takes any bytes): flagged by the
+    /// vector pass exactly where the `memchr` searches flag it.
+    #[test]
+    fn every_byte_value_is_flagged_as_the_searches_flag_it() {
+        let bytes: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
+        assert_eq!(candidates(&bytes), Candidates::new(&bytes).collect::<Vec<_>>());
     }
 
     #[test]
