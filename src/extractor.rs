@@ -424,6 +424,7 @@ impl ExtractorBuilder {
                 at as u32
             })
             .collect();
+        let kinds = gazetteer.entities().iter().map(Entity::kind).collect();
         let triggers = self
             .triggers
             .as_ref()
@@ -433,6 +434,7 @@ impl ExtractorBuilder {
             inner: Arc::new(Inner {
                 triggers,
                 group,
+                kinds,
                 gazetteer,
                 matcher,
                 table: table_for(&self.options),
@@ -459,6 +461,9 @@ struct Inner {
     /// For each entity, the root of its parent chain: entities of one group give each other
     /// context.
     group: Vec<u32>,
+    /// Each entity's kind, apart from the entities: asked of every candidate, where reading
+    /// the entity itself missed the cache.
+    kinds: Vec<EntityKind>,
     /// The rules that guess unlisted person names, when on.
     persons: Option<&'static PersonRules>,
     /// The first-word filter of the relation triggers whose words the walks mark, if linked.
@@ -871,11 +876,10 @@ impl Extractor {
         let chosen = self.choose(folded, picks);
         let guesses = match &self.inner.persons {
             Some(rules) if !cues.is_empty() => {
-                let entities = self.inner.gazetteer.entities();
                 let taken: Vec<Taken> = chosen
                     .iter()
                     .map(|p| {
-                        let kind = entities[p.name.entity as usize].kind();
+                        let kind = self.inner.kinds[p.name.entity as usize];
                         let (norp, per) = (kind == EntityKind::Norp, kind == EntityKind::Per);
                         Taken { token: p.cand.token, end: p.cand.end, norp, per }
                     })
@@ -953,8 +957,7 @@ impl Extractor {
         let before = folded[..pick.cand.token]
             .trim_end_matches(|c: char| c == ' ' || c == '(' || c == '[' || is_quote(c));
         let previous_word = before.rsplit(|c: char| !is_word_char(c)).next().unwrap_or("");
-        let entities = self.inner.gazetteer.entities();
-        let kind = entities[pick.name.entity as usize].kind();
+        let kind = self.inner.kinds[pick.name.entity as usize];
         // The context word may carry proclitics itself: للجيش المالي, وفي منطقة.
         let bare = strip_proclitics(previous_word);
         let gives = |w: &str| self.inner.context_words.get(w).is_some_and(|k| k.contains(&kind));
@@ -983,7 +986,7 @@ impl Extractor {
             return true;
         }
         let split = sure.partition_point(|s| s.cand.token < pick.cand.token);
-        let same_kind = |s: &Pick| entities[s.name.entity as usize].kind() == kind;
+        let same_kind = |s: &Pick| self.inner.kinds[s.name.entity as usize] == kind;
         // The gap to a sure mention can be the rest of the article: what is between them is
         // looked at only when it holds nothing but separators, which is short.
         let listed = |gap: &str, clitic: &str| {
@@ -1008,24 +1011,33 @@ impl Extractor {
     /// demonym of its group, risky or not, so that context carries through a story: one forward and
     /// one backward pass (linear, not a fixpoint).
     fn chain_places(&self, picks: &[Pick], kept: &mut [bool]) {
-        let entities = self.inner.gazetteer.entities();
         let place = |p: &Pick| {
             matches!(
-                entities[p.name.entity as usize].kind(),
+                self.inner.kinds[p.name.entity as usize],
                 EntityKind::Gpe | EntityKind::Loc | EntityKind::Norp
             )
         };
+        // (group, the token of its last counted place): a document names a few groups, so a
+        // list searched from its end beats a map.
+        let mut last: Vec<(u32, usize)> = Vec::new();
         let mut pass = |order: &mut dyn Iterator<Item = usize>| {
-            let mut last: HashMap<u32, usize> = HashMap::default();
+            last.clear();
             for i in order {
                 let p = &picks[i];
-                let group = self.inner.group[p.name.entity as usize];
-                if !kept[i] && p.risky && place(p) {
-                    kept[i] =
-                        last.get(&group).is_some_and(|&t| t.abs_diff(p.cand.token) <= NEARBY_BYTES);
+                if !place(p) {
+                    continue;
                 }
-                if kept[i] && place(p) {
-                    last.insert(group, p.cand.token);
+                let group = self.inner.group[p.name.entity as usize];
+                let seen = last.iter().rposition(|&(g, _)| g == group);
+                if !kept[i] && p.risky {
+                    kept[i] =
+                        seen.is_some_and(|k| last[k].1.abs_diff(p.cand.token) <= NEARBY_BYTES);
+                }
+                if kept[i] {
+                    match seen {
+                        Some(k) => last[k].1 = p.cand.token,
+                        None => last.push((group, p.cand.token)),
+                    }
                 }
             }
         };
