@@ -137,3 +137,22 @@ fn embedded_default_handles_the_seed_spellings() {
         ["wagner_group", "wagner_group", "africa_corps", "africa_corps", "algeria", "moscow"]
     );
 }
+
+/// Context carries through a story: a risky place counted thanks to a sure one of its group
+/// passes it on to the next risky one within reach, though the sure one is too far by then.
+#[test]
+fn risky_places_pass_their_context_on() {
+    let rows = ["mali\tGPE\tمالي\tMali\t\t\t\t", "kara\tGPE\tكره\tKara\t\t\trisky\tmali"];
+    let tsv = format!("{HEADER}{}\n", rows.join("\n"));
+    let extractor = Extractor::new(Gazetteer::from_tsv("chain.tsv", &tsv).unwrap()).unwrap();
+    // About 1,000 bytes between the mentions: the second كره is 2,000 bytes after مالي, past
+    // the 1,500 within which a sure name of the group gives context.
+    let filler = "قال ".repeat(1000 / "قال ".len());
+    let text = format!("مالي {filler}كره {filler}كره");
+    let ids: Vec<String> = found(&extractor, &text).into_iter().map(|(_, id, _)| id).collect();
+    assert_eq!(ids, ["mali", "kara", "kara"]);
+    // Without the first كره, the second has no context.
+    let text = format!("مالي {filler}{filler}كره");
+    let ids: Vec<String> = found(&extractor, &text).into_iter().map(|(_, id, _)| id).collect();
+    assert_eq!(ids, ["mali"]);
+}
