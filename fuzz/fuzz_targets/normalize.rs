@@ -5,7 +5,8 @@
 //! per folded char, and maps the end to `s.len()`; it is exact (each folded char is in the fold
 //! of the original char it maps to); `original_span` of a span that ends where a source
 //! character ends returns an in-bounds span on char boundaries from the source of its first
-//! folded char to the end of the source of its last, never into the next source character.
+//! folded char to the end of the source of its last, never into the next source character;
+//! the word starts and ends are the plain pass's, one end after each start, before the next.
 #![no_main]
 
 use alam::{fold, normalize, NormalizeOptions};
@@ -36,6 +37,19 @@ fuzz_target!(|data: &[u8]| {
         last = o;
     }
     assert_eq!(n.original_start(len), s.len(), "last map entry is not the original length");
+
+    // The word starts and ends, found by every path of the fast pass, are the plain pass's
+    // (whose ends a unit proptest checks against the runs of word characters).
+    let reference = alam::Normalized::reference(s, &options).expect("text under 4 GiB");
+    assert_eq!(n.text(), reference.text(), "the fast and the plain pass fold apart");
+    assert_eq!(n.word_starts(), reference.word_starts(), "word starts differ");
+    assert_eq!(n.word_ends(), reference.word_ends(), "word ends differ");
+    for (&start, &end) in n.word_starts().iter().zip(n.word_ends()) {
+        assert!(start < end && end as usize <= len, "empty or outside word {start}..{end}");
+    }
+    for pair in n.word_ends().windows(2).zip(n.word_starts().iter().skip(1)) {
+        assert!(pair.0[0] < *pair.1, "a word starts before the one before it ends");
+    }
 
     // The map is exact: every folded character comes from the original character it maps to,
     // which folded alone yields it (a letter, its folded form, a space for white space, or one
