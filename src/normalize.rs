@@ -412,7 +412,6 @@ impl<const MAP: bool> Sink<'_, MAP> {
             } else if !word && self.prev_word {
                 self.ends.push(self.out.len() as u32);
             }
-            // Wraps only past u32::MAX bytes of folded text, which refill() then rejects.
             let here = self.out.len() as u32;
             if original.wrapping_sub(here) != self.delta {
                 self.anchors.push((here, original));
