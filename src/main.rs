@@ -32,6 +32,30 @@ struct MiMalloc;
 const MI_BLOCK_ALIGN: usize = 8;
 
 #[cfg(feature = "mimalloc")]
+impl MiMalloc {
+    /// A block for `layout` from `plain(size)` where [`MI_BLOCK_ALIGN`] is alignment enough,
+    /// else from `aligned(size, align)` (mimalloc's plain and zeroing allocations alike).
+    ///
+    /// # Safety
+    /// `layout` has a nonzero size (as `GlobalAlloc::alloc` requires).
+    #[inline(always)]
+    unsafe fn by_alignment(
+        layout: std::alloc::Layout,
+        plain: unsafe extern "C" fn(usize) -> *mut std::ffi::c_void,
+        aligned: unsafe extern "C" fn(usize, usize) -> *mut std::ffi::c_void,
+    ) -> *mut u8 {
+        // SAFETY: mimalloc's allocation functions take any size and alignment.
+        unsafe {
+            if layout.align() <= MI_BLOCK_ALIGN {
+                plain(layout.size()).cast()
+            } else {
+                aligned(layout.size(), layout.align()).cast()
+            }
+        }
+    }
+}
+
+#[cfg(feature = "mimalloc")]
 // SAFETY: mimalloc's functions return blocks of at least the size asked, aligned to the
 // alignment asked (the `_aligned` ones) or to MI_BLOCK_ALIGN (the others, used only where that
 // is enough), or null; `mi_free` and `mi_realloc*` take any block they returned.
@@ -39,25 +63,13 @@ unsafe impl std::alloc::GlobalAlloc for MiMalloc {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         use libmimalloc_sys::{mi_malloc, mi_malloc_aligned};
         // SAFETY: see the impl.
-        unsafe {
-            if layout.align() <= MI_BLOCK_ALIGN {
-                mi_malloc(layout.size()).cast()
-            } else {
-                mi_malloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        unsafe { MiMalloc::by_alignment(layout, mi_malloc, mi_malloc_aligned) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
         use libmimalloc_sys::{mi_zalloc, mi_zalloc_aligned};
         // SAFETY: see the impl.
-        unsafe {
-            if layout.align() <= MI_BLOCK_ALIGN {
-                mi_zalloc(layout.size()).cast()
-            } else {
-                mi_zalloc_aligned(layout.size(), layout.align()).cast()
-            }
-        }
+        unsafe { MiMalloc::by_alignment(layout, mi_zalloc, mi_zalloc_aligned) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
