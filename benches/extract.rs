@@ -1,6 +1,7 @@
 //! Throughput of each stage, on the seed articles and (when present) 8 MB of real news text.
 //!
-//! Groups: `normalize` (folding with its offset map), `extract` (the whole pipeline with the
+//! Groups: `normalize` (folding with its offset map, into reused buffers; `normalize_fresh`
+//! allocating them each call), `extract` (the whole pipeline with the
 //! embedded default gazetteer), `baseline_aho_corasick` (a bare automaton over the default names
 //! as written, scanning the unnormalized text: the same-run floor the pipeline is compared
 //! against) and `build` (parsing the gazetteer and compiling the extractor).
@@ -26,7 +27,7 @@ use std::time::Duration;
 use aho_corasick::{AhoCorasick, MatchKind};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use alam::{normalize, Extractor, Gazetteer, NormalizeOptions};
+use alam::{normalize, Extractor, Gazetteer, NormalizeOptions, Normalized};
 
 mod common;
 use common::{repeat_to, seed_text};
@@ -163,7 +164,26 @@ fn benches(c: &mut Criterion) {
     // Folding alone, measured after the groups above: run first, its tight loop left the
     // machine slower for the extract group that followed (113 instead of 190 MiB/s, the
     // same binary and text), so the extract figures depended on the order.
+    //
+    // `normalize` refills one `Normalized`, as the extractor does with its per-thread buffers:
+    // the pass alone. `normalize_fresh` calls `normalize()`, which allocates its buffers anew:
+    // on 8 MB that is some 26 MB of fresh pages a call, and whether glibc hands back reused
+    // heap or new mapped pages depends on what ran before (1.1 million page faults and half the
+    // throughput after the groups above, a few thousand when run alone), so only the refill
+    // has a floor in `benches/thresholds.json`.
     let mut group = c.benchmark_group("normalize");
+    for (name, text) in &inputs {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        let mut normalized = Normalized::default();
+        group.bench_with_input(BenchmarkId::from_parameter(name), text.as_str(), |b, text| {
+            b.iter(|| {
+                normalized.refill(black_box(text), &options).expect("text fits in u32");
+                black_box(normalized.text().len())
+            })
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("normalize_fresh");
     for (name, text) in &inputs {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(name), text.as_str(), |b, text| {

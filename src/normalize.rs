@@ -1450,6 +1450,11 @@ impl Normalized {
         self.anchors.clear();
         self.starts.clear();
         self.ends.clear();
+        // News has a word start every 9-10 bytes: reserving for one in 8 spares most of the
+        // doubling copies (and the pages they touch) of a fresh value on a long text; a reused
+        // one has the room already. 8 MB of news normalized anew: 544 -> 656 MiB/s.
+        self.starts.reserve(text.len() / 8);
+        self.ends.reserve(text.len() / 8);
         self.trigger_words.clear();
         self.trigger_filter = None;
         pass(text, table, &mut out, &mut self.anchors, &mut self.starts, &mut self.ends);
