@@ -685,21 +685,33 @@ impl Buffers {
 
 /// Where entities (or groups) are named by sure names: (entity or group, folded token start)
 /// pairs, sorted, so that each key's tokens come together in text order. A map of vectors cost
-/// an allocation per key per document, and its hashing, for a few dozen sure names.
-struct Positions(Vec<(u32, usize)>);
+/// an allocation per key per document, and its hashing, for a few dozen sure names. Each pair
+/// is one integer, the key above the token (folded offsets fit in 32 bits): sorting integers
+/// took half the instructions of sorting tuples.
+struct Positions(Vec<u64>);
 
 impl Positions {
     fn new(pairs: impl Iterator<Item = (u32, usize)>) -> Positions {
-        let mut pairs: Vec<(u32, usize)> = pairs.collect();
-        pairs.sort_unstable();
-        Positions(pairs)
+        let mut packed: Vec<u64> = pairs
+            .map(|(key, token)| {
+                debug_assert!(u32::try_from(token).is_ok(), "folded offsets fit in u32");
+                u64::from(key) << 32 | token as u64
+            })
+            .collect();
+        packed.sort_unstable();
+        Positions(packed)
     }
 
-    /// The positions of `key`, in text order.
-    fn of(&self, key: u32) -> &[(u32, usize)] {
-        let from = self.0.partition_point(|p| p.0 < key);
-        let to = from + self.0[from..].partition_point(|p| p.0 == key);
+    /// The positions of `key`, in text order (read each with [`Positions::token`]).
+    fn of(&self, key: u32) -> &[u64] {
+        let from = self.0.partition_point(|&p| p >> 32 < u64::from(key));
+        let to = from + self.0[from..].partition_point(|&p| p >> 32 == u64::from(key));
         &self.0[from..to]
+    }
+
+    /// The token start of a position.
+    fn token(position: u64) -> usize {
+        (position & u64::from(u32::MAX)) as usize
     }
 }
 
@@ -975,11 +987,11 @@ impl Extractor {
             named_at.of(pick.name.entity)
         };
         let here = pick.cand.token;
-        let next = at.partition_point(|&(_, t)| t < here);
-        let before = next.checked_sub(1).map(|i| at[i].1);
+        let next = at.partition_point(|&p| Positions::token(p) < here);
+        let before = next.checked_sub(1).map(|i| Positions::token(at[i]));
         if around {
             let near = |t: usize| t.abs_diff(here) <= NEARBY_BYTES;
-            if before.is_some_and(near) || at.get(next).is_some_and(|&(_, t)| near(t)) {
+            if before.is_some_and(near) || at.get(next).is_some_and(|&p| near(Positions::token(p))) {
                 return true;
             }
         } else if before.is_some() {
