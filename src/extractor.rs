@@ -991,7 +991,8 @@ impl Extractor {
         let before = next.checked_sub(1).map(|i| Positions::token(at[i]));
         if around {
             let near = |t: usize| t.abs_diff(here) <= NEARBY_BYTES;
-            if before.is_some_and(near) || at.get(next).is_some_and(|&p| near(Positions::token(p))) {
+            if before.is_some_and(near) || at.get(next).is_some_and(|&p| near(Positions::token(p)))
+            {
                 return true;
             }
         } else if before.is_some() {
