@@ -1555,19 +1555,15 @@ impl Normalized {
     /// # Panics
     /// Panics when `pos > text().len()`.
     pub fn splits_original(&self, pos: usize) -> bool {
-        self.splits_original_after(pos, 0)
+        pos > 0
+            && pos < self.text.len()
+            && self.splits_original_at(pos, self.original_start(pos), 0)
     }
 
-    /// [`Normalized::splits_original`], with the anchors searched from `from` on: the anchor
-    /// count that [`Normalized::original_span_after`] gave for a position before `pos - 1`
-    /// (positions asked in text order).
-    pub(crate) fn splits_original_after(&self, pos: usize, from: usize) -> bool {
-        let original = || self.locate(pos, Some(from)).0;
-        pos > 0 && pos < self.text.len() && self.splits_original_at(pos, original(), from)
-    }
-
-    /// [`Normalized::splits_original_after`] for a position whose
-    /// [`Normalized::original_start`] is known: `original`.
+    /// [`Normalized::splits_original`] for a position whose [`Normalized::original_start`] is
+    /// known, `original`, with the anchors searched from `from` on: the anchor count that
+    /// [`Normalized::original_span_after`] gave for a position before `pos - 1` (positions
+    /// asked in text order).
     pub(crate) fn splits_original_at(&self, pos: usize, original: usize, from: usize) -> bool {
         pos > 0 && pos < self.text.len() && self.locate(pos - 1, Some(from)).0 == original
     }
@@ -1803,8 +1799,9 @@ mod tests {
                         && pos < folded.len()
                         && n.original_start(pos - 1) == n.original_start(pos);
                     proptest::prop_assert_eq!(n.splits_original(pos), split);
-                    proptest::prop_assert_eq!(n.splits_original_after(pos, cursor), split);
-                    proptest::prop_assert_eq!(n.splits_original_after(pos, wild), split);
+                    let original = n.original_start(pos);
+                    proptest::prop_assert_eq!(n.splits_original_at(pos, original, cursor), split);
+                    proptest::prop_assert_eq!(n.splits_original_at(pos, original, wild), split);
                 }
                 cursor = mapped.anchor;
             }
