@@ -399,6 +399,14 @@ pub trait Sink: Send {
     /// # Errors
     /// Fails when writing fails; the run stops.
     fn write(&mut self, output: &Output) -> io::Result<()>;
+    /// Writes the outputs of several records in order, as that many calls of
+    /// [`Sink::write`] do (the default); a sink may write them together.
+    ///
+    /// # Errors
+    /// Fails when writing fails; the run stops.
+    fn write_batch(&mut self, outputs: &[&Output]) -> io::Result<()> {
+        outputs.iter().try_for_each(|output| self.write(output))
+    }
     /// Called once after the last record.
     ///
     /// # Errors
@@ -492,6 +500,37 @@ impl<W: Write + Send> LineWriter<W> {
         Ok(())
     }
 
+    /// Writes each of `lines` and a line end, as [`LineWriter::write_line`] does one by one,
+    /// in vectored writes straight from the lines (no copy into the chunk) when the chunk is
+    /// larger than a pipe's atomic write: into a regular file no write is atomic anyway.
+    ///
+    /// # Errors
+    /// Fails when the underlying writer fails.
+    pub fn write_lines_vectored(&mut self, lines: &[&[u8]]) -> io::Result<()> {
+        if self.chunk <= PIPE_BUF {
+            return lines.iter().try_for_each(|line| self.write_line(line));
+        }
+        self.flush_pending()?;
+        let mut slices: Vec<io::IoSlice<'_>> = Vec::with_capacity(2 * lines.len().min(512));
+        for group in lines.chunks(512) {
+            slices.clear();
+            for line in group {
+                slices.push(io::IoSlice::new(line));
+                slices.push(io::IoSlice::new(b"\n"));
+            }
+            let mut rest = &mut slices[..];
+            while !rest.is_empty() {
+                match self.out.write_vectored(rest) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn flush_pending(&mut self) -> io::Result<()> {
         if !self.pending.is_empty() {
             self.out.write_all(&self.pending)?;
@@ -540,6 +579,24 @@ impl<W: Write + Send> Sink for JsonlSink<W> {
         } else {
             self.out.write_line(line.as_bytes())
         }
+    }
+
+    fn write_batch(&mut self, outputs: &[&Output]) -> io::Result<()> {
+        let mut lines: Vec<&[u8]> = Vec::with_capacity(outputs.len());
+        for output in outputs {
+            match output {
+                // A JSON line holds no line end (JSON strings escape it).
+                Output::Jsonl(line) | Output::Error { json: line, .. } => {
+                    lines.push(line.as_bytes());
+                }
+                _ => {
+                    self.out.write_lines_vectored(&lines)?;
+                    lines.clear();
+                    self.write(output)?;
+                }
+            }
+        }
+        self.out.write_lines_vectored(&lines)
     }
 
     fn finish(&mut self) -> io::Result<()> {
@@ -1156,8 +1213,9 @@ impl Written {
 
     /// Writes one batch to `sink` and counts it.
     fn write(&mut self, batch: &[Rendered], sink: &mut dyn Sink) -> io::Result<()> {
+        let outputs: Vec<&Output> = batch.iter().map(|r| &r.output).collect();
+        sink.write_batch(&outputs)?;
         for r in batch {
-            sink.write(&r.output)?;
             if matches!(r.output, Output::Error { .. }) {
                 self.errors += 1;
             } else {
@@ -1643,6 +1701,70 @@ mod tests {
                 let lines_in_call = call.iter().filter(|&&b| b == b'\n').count();
                 proptest::prop_assert!(call.len() <= chunk || lines_in_call == 1);
             }
+        }
+
+        /// A batch written at once (`write_batch`, vectored into a file) is the same bytes as
+        /// its outputs written one by one, JSON lines, error records and multi-line CoNLL
+        /// blocks mixed, whatever the chunk and however little of a write the writer takes;
+        /// into a pipe (chunks of `PIPE_BUF`) every call is still whole lines.
+        #[test]
+        fn a_batch_is_written_as_its_outputs_one_by_one(
+            outputs in proptest::collection::vec((0u8..3, 0usize..6000), 0..40),
+            chunk in proptest::prop_oneof![
+                proptest::strategy::Just(PIPE_BUF),
+                proptest::strategy::Just(FILE_CHUNK),
+                1usize..20_000,
+            ],
+            most in proptest::option::of(1usize..5000),
+        ) {
+            let outputs: Vec<Output> = outputs
+                .iter()
+                .enumerate()
+                .map(|(i, &(kind, n))| {
+                    let text = char::from(b'a' + (i % 26) as u8).to_string().repeat(n);
+                    match kind {
+                        0 => Output::Jsonl(text),
+                        1 => Output::Error { json: text, message: String::new() },
+                        _ => Output::Conll(format!("{text}\n{text}\n\n")),
+                    }
+                })
+                .collect();
+            let refs: Vec<&Output> = outputs.iter().collect();
+            let mut one = JsonlSink::with_chunk(Calls::default(), chunk);
+            for output in &outputs {
+                one.write(output).unwrap();
+            }
+            one.finish().unwrap();
+            let mut all = JsonlSink::with_chunk(Partial { calls: Calls::default(), most }, chunk);
+            all.write_batch(&refs).unwrap();
+            all.finish().unwrap();
+            proptest::prop_assert_eq!(one.out.out.0.concat(), all.out.out.calls.0.concat());
+            if chunk == PIPE_BUF && most.is_none() {
+                for call in &all.out.out.calls.0 {
+                    proptest::prop_assert!(call.ends_with(b"\n"));
+                }
+            }
+        }
+    }
+
+    /// A writer that takes at most `most` bytes a call (all, when `None`), recording the calls.
+    struct Partial {
+        calls: Calls,
+        most: Option<usize>,
+    }
+
+    impl Write for Partial {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self.most.map_or(buf.len(), |most| buf.len().min(most));
+            self.calls.write(&buf[..n])
+        }
+        fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+            let Some(most) = self.most else { return self.calls.write_vectored(bufs) };
+            let taken: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).take(most).collect();
+            self.calls.write(&taken)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
         }
     }
 }
