@@ -487,17 +487,7 @@ impl<W: Write + Send> LineWriter<W> {
             return Ok(());
         }
         // A long line: one vectored write of the line and its end (as one `write_all` of both).
-        let mut slices = [io::IoSlice::new(line), io::IoSlice::new(b"\n")];
-        let mut rest = &mut slices[..];
-        while !rest.is_empty() {
-            match self.out.write_vectored(rest) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        write_all_vectored(&mut self.out, &mut [io::IoSlice::new(line), io::IoSlice::new(b"\n")])
     }
 
     /// Writes each of `lines` and a line end, as [`LineWriter::write_line`] does one by one,
@@ -518,15 +508,7 @@ impl<W: Write + Send> LineWriter<W> {
                 slices.push(io::IoSlice::new(line));
                 slices.push(io::IoSlice::new(b"\n"));
             }
-            let mut rest = &mut slices[..];
-            while !rest.is_empty() {
-                match self.out.write_vectored(rest) {
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            write_all_vectored(&mut self.out, &mut slices)?;
         }
         Ok(())
     }
@@ -547,6 +529,21 @@ impl<W: Write + Send> LineWriter<W> {
         self.flush_pending()?;
         self.out.flush()
     }
+}
+
+/// Writes all of `slices` to `out` in vectored writes, as `write_all` writes one buffer (the
+/// standard library's `write_all_vectored` is not stable yet).
+fn write_all_vectored(out: &mut impl Write, slices: &mut [io::IoSlice<'_>]) -> io::Result<()> {
+    let mut rest = slices;
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Writes JSONL (documents and error records alike) to a writer, in whole lines (see
