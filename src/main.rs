@@ -33,6 +33,13 @@ const MI_BLOCK_ALIGN: usize = 8;
 
 #[cfg(feature = "mimalloc")]
 impl MiMalloc {
+    /// Whether a block of mimalloc's plain functions, aligned to [`MI_BLOCK_ALIGN`], is aligned
+    /// enough for `layout`.
+    #[inline(always)]
+    fn plain_suffices(layout: std::alloc::Layout) -> bool {
+        layout.align() <= MI_BLOCK_ALIGN
+    }
+
     /// A block for `layout` from `plain(size)` where [`MI_BLOCK_ALIGN`] is alignment enough,
     /// else from `aligned(size, align)` (mimalloc's plain and zeroing allocations alike).
     ///
@@ -46,7 +53,7 @@ impl MiMalloc {
     ) -> *mut u8 {
         // SAFETY: mimalloc's allocation functions take any size and alignment.
         unsafe {
-            if layout.align() <= MI_BLOCK_ALIGN {
+            if MiMalloc::plain_suffices(layout) {
                 plain(layout.size()).cast()
             } else {
                 aligned(layout.size(), layout.align()).cast()
@@ -81,7 +88,7 @@ unsafe impl std::alloc::GlobalAlloc for MiMalloc {
         use libmimalloc_sys::{mi_realloc, mi_realloc_aligned};
         // SAFETY: see the impl.
         unsafe {
-            if layout.align() <= MI_BLOCK_ALIGN {
+            if MiMalloc::plain_suffices(layout) {
                 mi_realloc(ptr.cast(), new_size).cast()
             } else {
                 mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast()
