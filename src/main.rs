@@ -871,10 +871,16 @@ mod tests {
                 // and freed once, with its layout.
                 unsafe {
                     let p = a.alloc(layout);
-                    assert!(!p.is_null() && p as usize % align == 0, "{size} by {align}: {p:?}");
+                    assert!(
+                        !p.is_null() && (p as usize).is_multiple_of(align),
+                        "{size} by {align}: {p:?}"
+                    );
                     p.write_bytes(0xA5, size);
                     let q = a.alloc_zeroed(layout);
-                    assert!(!q.is_null() && q as usize % align == 0, "zeroed {size} by {align}");
+                    assert!(
+                        !q.is_null() && (q as usize).is_multiple_of(align),
+                        "zeroed {size} by {align}"
+                    );
                     assert!((0..size).all(|i| *q.add(i) == 0), "not zeroed: {size} by {align}");
                     // Grown, then shrunk: the bytes written before each step stay.
                     q.write_bytes(0x5A, size);
@@ -883,7 +889,7 @@ mod tests {
                     for new_size in [size * 3, size / 2 + 1] {
                         block = a.realloc(block, old, new_size);
                         assert!(
-                            !block.is_null() && block as usize % align == 0,
+                            !block.is_null() && (block as usize).is_multiple_of(align),
                             "realloc {size} by {align} to {new_size}"
                         );
                         let kept = size.min(new_size);

@@ -313,12 +313,23 @@ struct BlockSets {
     special: [[u8; 32]; 4],
     /// White space ([`SPACE`]): rows 0..8, ASCII, the only white space that keeps its length.
     space: [u8; 32],
+    /// `word` for a 64-byte table lookup (AVX-512 `VPERMB`): byte `16 * t + column` is byte
+    /// `column` of table `t`.
+    word_wide: [u8; 64],
+    /// `special` as `word_wide`.
+    special_wide: [u8; 64],
 }
 
 impl BlockSets {
     fn new(fast_ascii: &[u32; 128], fast_two: &[u32; TWO_LEN]) -> BlockSets {
         let two = |lead: usize, second: usize| fast_two[(lead << 8 | second) - TWO_BASE];
-        let mut sets = BlockSets { word: [[0; 32]; 4], special: [[0; 32]; 4], space: [0; 32] };
+        let mut sets = BlockSets {
+            word: [[0; 32]; 4],
+            special: [[0; 32]; 4],
+            space: [0; 32],
+            word_wide: [0; 64],
+            special_wide: [0; 64],
+        };
         let ascii = fast_ascii.iter().copied().enumerate();
         let latin = (0..64).map(|x| (128 + x, two(0xC2, 0x80 | x)));
         let arabic = (0..256).map(|x| (256 + x, two(0xD8 | x >> 6, 0x80 | (x & 0x3F))));
@@ -338,6 +349,10 @@ impl BlockSets {
                 sets.space[column] |= bit;
                 sets.space[column + 16] |= bit;
             }
+        }
+        for (t, c) in (0..4).flat_map(|t| (0..16).map(move |c| (t, c))) {
+            sets.word_wide[16 * t + c] = sets.word[t][c];
+            sets.special_wide[16 * t + c] = sets.special[t][c];
         }
         sets
     }
@@ -726,10 +741,12 @@ fn scan_end<const MAP: bool>(
     j
 }
 
-/// The vector fast path of [`run`], for x86-64 processors with AVX2 (checked at run time).
+/// The vector fast path of [`run`], for x86-64 processors with AVX2 (checked at run time), in
+/// AVX-512 registers where the processor has AVX-512 F, BW and VBMI as well.
 ///
 /// [`block`](avx2::block) folds a window of 64 bytes at once: it classifies every byte with
-/// vector instructions ([`BlockSets`]), finds the word starts with bit operations on 64-bit
+/// vector instructions ([`BlockSets`]; two halves of 32 bytes with AVX2, one register with
+/// AVX-512), finds the word starts with bit operations on 64-bit
 /// masks, and fixes up only the characters that fold to other bytes of the same length (أ → ا,
 /// ة → ه...: two or three per window of news), one by one from their mask. Per character, the
 /// scalar [`scan`] branches on every word end and every changed letter, which no predictor
@@ -745,15 +762,34 @@ mod avx2 {
         BlockSets, FoldTable, ScanState, CHANGED, EXIT, SHRINK, SHRINK_SHIFT, TWO_BASE, WINDOW,
     };
 
-    /// Proof that the processor has AVX2 and POPCNT (every AVX2 processor has it): the only way
-    /// to call [`block`].
-    #[derive(Clone, Copy)]
-    pub(super) struct Avx2(());
+    /// Proof that the processor has AVX2 and POPCNT (every AVX2 processor has it), and with
+    /// `Avx512` the AVX-512 subsets that [`classify_wide`] uses: the only way to call [`block`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) enum Vector {
+        /// AVX2 and POPCNT: a block is classified in two halves of 32 bytes.
+        Avx2(Private),
+        /// And AVX-512 F, BW and VBMI: in one register of 64 bytes.
+        Avx512(Private),
+    }
 
-    impl Avx2 {
-        pub(super) fn detect() -> Option<Avx2> {
+    /// Keeps [`Vector`]s from being made but by [`Vector::detect`].
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) struct Private(());
+
+    impl Vector {
+        /// The widest path this processor has, if any.
+        pub(super) fn detect() -> Option<Vector> {
+            let avx2 = Vector::detect_avx2()?;
+            let avx512 = is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vbmi");
+            Some(if avx512 { Vector::Avx512(Private(())) } else { avx2 })
+        }
+
+        /// The AVX2 path, where the processor has it (whether or not it has AVX-512).
+        pub(super) fn detect_avx2() -> Option<Vector> {
             (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("popcnt"))
-                .then_some(Avx2(()))
+                .then_some(Vector::Avx2(Private(())))
         }
     }
 
@@ -774,6 +810,100 @@ mod avx2 {
         special: u32,
         /// White space (valid at ASCII bytes).
         space: u32,
+    }
+
+    /// The classes of 64 bytes, one bit per byte, as [`Classes`].
+    #[derive(Debug, PartialEq, Eq)]
+    pub(super) struct Wide {
+        high: u64,
+        arabic: u64,
+        latin: u64,
+        cont: u64,
+        word: u64,
+        special: u64,
+        space: u64,
+    }
+
+    impl Wide {
+        /// The classes of `a` (the first 32 bytes) and `b` (the next 32).
+        fn join(a: &Classes, b: &Classes) -> Wide {
+            let join = |f: fn(&Classes) -> u32| u64::from(f(a)) | u64::from(f(b)) << 32;
+            Wide {
+                high: join(|c| c.high),
+                arabic: join(|c| c.arabic),
+                latin: join(|c| c.latin),
+                cont: join(|c| c.cont),
+                word: join(|c| c.word),
+                special: join(|c| c.special),
+                space: join(|c| c.space),
+            }
+        }
+    }
+
+    /// The classes of `src[..64]` (`src[64]` as the second byte of a character that starts at
+    /// the last), by the path `vector` proves the processor has: [`classify`] twice, or
+    /// [`classify_wide`]. The two give the same bits (a test compares them).
+    #[inline(always)]
+    pub(super) fn classes(vector: Vector, src: &[u8; WINDOW + 1], sets: &BlockSets) -> Wide {
+        match vector {
+            // SAFETY: a Vector exists only where detect() found AVX2 and POPCNT; classify()
+            // checks its bounds.
+            Vector::Avx2(_) => unsafe {
+                Wide::join(&classify(src, 0, sets), &classify(src, 32, sets))
+            },
+            // SAFETY: and an Avx512 only where it found AVX-512 F, BW and VBMI.
+            Vector::Avx512(_) => unsafe { classify_wide(src, sets) },
+        }
+    }
+
+    /// [`classify`] of 64 bytes in AVX-512 registers: the four tables of a class are one
+    /// 64-byte table that `VPERMB` looks up by the row's table and the column, and the
+    /// comparisons give their masks directly.
+    ///
+    /// # Safety
+    /// AVX2, POPCNT and AVX-512 F, BW and VBMI.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt,avx512f,avx512bw,avx512vbmi")]
+    unsafe fn classify_wide(src: &[u8; WINDOW + 1], sets: &BlockSets) -> Wide {
+        let splat = |b: u8| _mm512_set1_epi8(b as i8);
+        // SAFETY: 64 bytes from 0 and from 1 are within the 65 of `src`.
+        let (v, next) = unsafe {
+            (
+                _mm512_loadu_si512(src.as_ptr().cast()),
+                _mm512_loadu_si512(src.as_ptr().add(1).cast()),
+            )
+        };
+        let high = _mm512_movepi8_mask(v);
+        let arabic = _mm512_cmpeq_epi8_mask(_mm512_and_si512(v, splat(0xFC)), splat(0xD8));
+        let key = _mm512_mask_blend_epi8(high, v, next);
+        let column = _mm512_and_si512(key, splat(0x0F));
+        let arabic_rows =
+            _mm512_add_epi8(splat(8), _mm512_slli_epi16(_mm512_and_si512(v, splat(3)), 2));
+        let plain_rows = _mm512_and_si512(_mm512_srli_epi16(key, 4), splat(0x0F));
+        let row = _mm512_mask_add_epi8(plain_rows, arabic, plain_rows, arabic_rows);
+        // 1 << (row & 7), as in classify().
+        let bit = _mm512_shuffle_epi8(_mm512_set1_epi64(0x8040_2010_0804_0201_u64 as i64), row);
+        // The table (row >> 3, row < 32) and the column: 16 * (row >> 3) + column.
+        let index =
+            _mm512_or_si512(_mm512_and_si512(_mm512_slli_epi16(row, 1), splat(0x30)), column);
+        let member = |table: &[u8; 64]| {
+            // SAFETY: 64 bytes.
+            let table = unsafe { _mm512_loadu_si512(table.as_ptr().cast()) };
+            _mm512_test_epi8_mask(_mm512_permutexvar_epi8(index, table), bit)
+        };
+        // SAFETY: 16 of the 32 bytes.
+        let space = unsafe { _mm_loadu_si128(sets.space.as_ptr().cast()) };
+        let space = _mm512_shuffle_epi8(_mm512_broadcast_i32x4(space), column);
+        Wide {
+            high,
+            arabic,
+            latin: _mm512_cmpeq_epi8_mask(v, splat(0xC2)),
+            // 0x80..0xBF are the signed bytes below -64.
+            cont: _mm512_cmplt_epi8_mask(v, splat(0xC0)),
+            word: member(&sets.word_wide),
+            special: member(&sets.special_wide),
+            space: _mm512_test_epi8_mask(space, bit),
+        }
     }
 
     /// 32 times `b`.
@@ -904,7 +1034,7 @@ mod avx2 {
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn block<const MAP: bool>(
-        _avx2: Avx2,
+        vector: Vector,
         src: &[u8; WINDOW + 1],
         dst: &mut [u8; WINDOW],
         table: &FoldTable,
@@ -915,25 +1045,23 @@ mod avx2 {
         ends: &mut Vec<u32>,
         state: &mut ScanState,
     ) -> (usize, usize) {
-        // SAFETY: an Avx2 exists only where detect() found AVX2; classify() checks its bounds.
-        let (a, b) = unsafe { (classify(src, 0, &table.sets), classify(src, 32, &table.sets)) };
-        let join = |f: fn(&Classes) -> u32| u64::from(f(&a)) | u64::from(f(&b)) << 32;
-        let two = join(|c| c.arabic | c.latin);
-        let ascii = !join(|c| c.high);
+        let c = classes(vector, src, &table.sets);
+        let two = c.arabic | c.latin;
+        let ascii = !c.high;
         let lead = ascii | two;
-        let word = join(|c| c.word) & lead;
+        let word = c.word & lead;
         // The bytes of word characters, second bytes included.
         let word_bytes = word | (word & two) << 1;
-        let space = join(|c| c.space) & ascii;
+        let space = c.space & ascii;
         // White space after white space: dropped, so not in place.
         let collapse = space & (space << 1 | u64::from(state.last_space));
         // Lead bytes of characters outside the classes (three-byte and four-byte ones among
         // them), and the dropped white space: stops without a table lookup.
-        let outside = !(lead | join(|c| c.cont));
+        let outside = !(lead | c.cont);
         let hard = outside | collapse;
         // A two-byte character at byte 63 is left to the next window.
         let end = WINDOW - (two >> 63) as usize;
-        let mut todo = (join(|c| c.special) & lead | hard) & (u64::MAX >> (WINDOW - end));
+        let mut todo = (c.special & lead | hard) & (u64::MAX >> (WINDOW - end));
         let (mut stop, mut skip) = (end, 0);
         while todo != 0 {
             let j = todo.trailing_zeros() as usize;
@@ -1002,29 +1130,58 @@ fn run<const MAP: bool>(
 ) {
     // Shorter texts (names) would not use it: no detection, no call.
     #[cfg(target_arch = "x86_64")]
-    if let Some(avx2) = avx2::Avx2::detect().filter(|_| text.len() > WINDOW) {
-        // SAFETY: detect() found AVX2 and POPCNT.
-        return unsafe { run_avx2::<MAP>(text, table, out, anchors, starts, ends, avx2) };
+    if let Some(vector) = avx2::Vector::detect().filter(|_| text.len() > WINDOW) {
+        return run_vector::<MAP>(text, table, out, anchors, starts, ends, vector);
     }
     run_with::<MAP>(text, table, out, anchors, starts, ends, None);
 }
 
-/// [`run_with`] compiled for AVX2, so that [`avx2::block`]'s vector code is inlined in its loop.
-///
-/// # Safety
-/// The processor has AVX2 and POPCNT (as `avx2` proves).
+/// [`run_with`] by the vector path `vector` proves the processor has, each compiled for its
+/// instructions so that [`avx2::block`]'s vector code is inlined in its loop.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,popcnt")]
-unsafe fn run_avx2<const MAP: bool>(
+fn run_vector<const MAP: bool>(
     text: &str,
     table: &FoldTable,
     out: &mut Vec<u8>,
     anchors: &mut Vec<(u32, u32)>,
     starts: &mut Vec<u32>,
     ends: &mut Vec<u32>,
-    avx2: avx2::Avx2,
+    vector: avx2::Vector,
 ) {
-    run_with::<MAP>(text, table, out, anchors, starts, ends, Some(avx2));
+    #[target_feature(enable = "avx2,popcnt")]
+    fn run_avx2<const MAP: bool>(
+        text: &str,
+        table: &FoldTable,
+        out: &mut Vec<u8>,
+        anchors: &mut Vec<(u32, u32)>,
+        starts: &mut Vec<u32>,
+        ends: &mut Vec<u32>,
+        vector: avx2::Vector,
+    ) {
+        run_with::<MAP>(text, table, out, anchors, starts, ends, Some(vector));
+    }
+    #[target_feature(enable = "avx2,popcnt,avx512f,avx512bw,avx512vbmi")]
+    fn run_avx512<const MAP: bool>(
+        text: &str,
+        table: &FoldTable,
+        out: &mut Vec<u8>,
+        anchors: &mut Vec<(u32, u32)>,
+        starts: &mut Vec<u32>,
+        ends: &mut Vec<u32>,
+        vector: avx2::Vector,
+    ) {
+        run_with::<MAP>(text, table, out, anchors, starts, ends, Some(vector));
+    }
+    match vector {
+        // SAFETY: a Vector::Avx2 exists only where detect() found AVX2 and POPCNT.
+        avx2::Vector::Avx2(_) => unsafe {
+            run_avx2::<MAP>(text, table, out, anchors, starts, ends, vector)
+        },
+        // SAFETY: and a Vector::Avx512 only where it found AVX-512 F, BW and VBMI too.
+        avx2::Vector::Avx512(_) => unsafe {
+            run_avx512::<MAP>(text, table, out, anchors, starts, ends, vector)
+        },
+    }
 }
 
 /// No vector fast path off x86-64.
@@ -1034,11 +1191,11 @@ mod avx2 {
 
     /// Never made.
     #[derive(Clone, Copy)]
-    pub(super) enum Avx2 {}
+    pub(super) enum Vector {}
 
     #[allow(clippy::too_many_arguments)]
     pub(super) fn block<const MAP: bool>(
-        avx2: Avx2,
+        vector: Vector,
         _: &[u8; WINDOW + 1],
         _: &mut [u8; WINDOW],
         _: &FoldTable,
@@ -1049,7 +1206,7 @@ mod avx2 {
         _: &mut Vec<u32>,
         _: &mut ScanState,
     ) -> (usize, usize) {
-        match avx2 {}
+        match vector {}
     }
 }
 
@@ -1065,7 +1222,7 @@ fn run_with<const MAP: bool>(
     anchors_vec: &mut Vec<(u32, u32)>,
     starts_vec: &mut Vec<u32>,
     ends_vec: &mut Vec<u32>,
-    avx2: Option<avx2::Avx2>,
+    avx2: Option<avx2::Vector>,
 ) {
     let mut out = std::mem::take(out_vec);
     let mut anchors = std::mem::take(anchors_vec);
@@ -1842,24 +1999,77 @@ mod tests {
         (out, anchors, starts, ends)
     }
 
+    /// [`run`] by the AVX2 path where the processor has it, also when it has AVX-512 (which
+    /// [`run`] takes then); without a vector path elsewhere.
+    fn run_avx2<const MAP: bool>(
+        text: &str,
+        table: &FoldTable,
+        out: &mut Vec<u8>,
+        anchors: &mut Vec<(u32, u32)>,
+        starts: &mut Vec<u32>,
+        ends: &mut Vec<u32>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(vector) = avx2::Vector::detect_avx2().filter(|_| text.len() > WINDOW) {
+            return run_vector::<MAP>(text, table, out, anchors, starts, ends, vector);
+        }
+        run_with::<MAP>(text, table, out, anchors, starts, ends, None);
+    }
+
+    #[cfg(target_arch = "x86_64")]
     proptest::proptest! {
-        /// [`run_with`] without the vector path (as on processors without AVX2), and [`run`]
-        /// (with it where this processor has it), against [`run_reference`]: the same bytes,
-        /// anchors and word starts, with and without the map.
+        /// The classes of a block by AVX-512 are those by AVX2, bit for bit, for any 65 bytes
+        /// (UTF-8 or not) under any options (where the processor has AVX-512).
+        #[test]
+        fn wide_classes_are_the_avx2_classes(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::u8::ANY,
+                    proptest::sample::select(vec![b' ', b'\n', b'a', b'7', 0xC2, 0xD8, 0xD9, 0xDA, 0xDB, 0x80, 0x8B, 0xA7, 0xBF]),
+                ],
+                WINDOW + 1,
+            ),
+            off in proptest::collection::vec(proptest::bool::ANY, 5),
+        ) {
+            let mut o = NormalizeOptions::default();
+            let switches =
+                [&mut o.harakat, &mut o.tatweel, &mut o.digits, &mut o.invisible, &mut o.spaces];
+            for (switch, off) in switches.into_iter().zip(off) {
+                *switch = !off;
+            }
+            let table = FoldTable::new(&o);
+            let src: &[u8; WINDOW + 1] = bytes[..].try_into().unwrap();
+            if let (Some(narrow), Some(wide @ avx2::Vector::Avx512(_))) =
+                (avx2::Vector::detect_avx2(), avx2::Vector::detect())
+            {
+                proptest::prop_assert_eq!(
+                    avx2::classes(narrow, src, &table.sets),
+                    avx2::classes(wide, src, &table.sets)
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// [`run_with`] without the vector path (as on processors without AVX2), [`run`]
+        /// (with the widest this processor has) and the AVX2 path (on processors with AVX-512
+        /// as well), against [`run_reference`]: the same bytes, anchors and word starts, with
+        /// and without the map.
         #[test]
         fn both_paths_match_reference(
             text in proptest::string::string_regex(
                 "([ \n،.«»a-zA-Z0-9٠-٩\u{A0}\u{200F}“]|[ا-يأإآةىؤئ]{1,12}[ـ\u{64B}-\u{652}]?){0,120}"
             ).unwrap()
         ) {
-            let passes: [[Pass; 3]; 2] = [
-                [run_reference::<true>, |t, f, o, a, s, e| run_with::<true>(t, f, o, a, s, e, None), run::<true>],
-                [run_reference::<false>, |t, f, o, a, s, e| run_with::<false>(t, f, o, a, s, e, None), run::<false>],
+            let passes: [[Pass; 4]; 2] = [
+                [run_reference::<true>, |t, f, o, a, s, e| run_with::<true>(t, f, o, a, s, e, None), run::<true>, run_avx2::<true>],
+                [run_reference::<false>, |t, f, o, a, s, e| run_with::<false>(t, f, o, a, s, e, None), run::<false>, run_avx2::<false>],
             ];
-            for [reference, portable, fast] in passes {
+            for [reference, portable, fast, avx2] in passes {
                 let expected = outputs(&text, reference);
                 proptest::prop_assert_eq!(&outputs(&text, portable), &expected, "{:?}", text);
                 proptest::prop_assert_eq!(&outputs(&text, fast), &expected, "{:?}", text);
+                proptest::prop_assert_eq!(&outputs(&text, avx2), &expected, "{:?}", text);
             }
         }
     }
