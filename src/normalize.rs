@@ -782,7 +782,8 @@ mod avx2 {
             let avx2 = Vector::detect_avx2()?;
             let avx512 = is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw")
-                && is_x86_feature_detected!("avx512vbmi");
+                && is_x86_feature_detected!("avx512vbmi")
+                && is_x86_feature_detected!("avx512vbmi2");
             Some(if avx512 { Vector::Avx512(Private(())) } else { avx2 })
         }
 
@@ -863,7 +864,7 @@ mod avx2 {
     /// # Safety
     /// AVX2, POPCNT and AVX-512 F, BW and VBMI.
     #[inline]
-    #[target_feature(enable = "avx2,popcnt,avx512f,avx512bw,avx512vbmi")]
+    #[target_feature(enable = "avx2,popcnt,avx512f,avx512bw,avx512vbmi,avx512vbmi2")]
     unsafe fn classify_wide(src: &[u8; WINDOW + 1], sets: &BlockSets) -> Wide {
         let splat = |b: u8| _mm512_set1_epi8(b as i8);
         // SAFETY: 64 bytes from 0 and from 1 are within the 65 of `src`.
@@ -1004,7 +1005,7 @@ mod avx2 {
     /// for the rest. Called twice a window (word starts and ends): eight `u32` written with a
     /// table of each byte's bit positions cost three times the instructions.
     #[inline(always)]
-    fn push_positions(positions: &mut Vec<u32>, mut mask: u64, base: u32) {
+    pub(super) fn push_positions(positions: &mut Vec<u32>, mut mask: u64, base: u32) {
         positions.reserve(WINDOW);
         let len = positions.len();
         let count = mask.count_ones() as usize;
@@ -1019,6 +1020,42 @@ mod avx2 {
             spare[k].write(base.wrapping_add(mask.trailing_zeros()));
             mask &= mask - 1;
             k += 1;
+        }
+        // SAFETY: the slots len..len + count were written above, within the capacity reserved.
+        unsafe { positions.set_len(len + count) };
+    }
+
+    /// [`push_positions`] by AVX-512: the set bits' positions compressed into the low bytes
+    /// of a register (`VPCOMPRESSB`), the first sixteen widened to `u32` and stored at once,
+    /// any more one by one (a window of news holds about five words).
+    ///
+    /// # Safety
+    /// AVX-512 F, BW, VBMI and VBMI2.
+    #[inline]
+    #[target_feature(enable = "avx2,popcnt,avx512f,avx512bw,avx512vbmi,avx512vbmi2")]
+    pub(super) unsafe fn compress_positions(positions: &mut Vec<u32>, mut mask: u64, base: u32) {
+        positions.reserve(WINDOW);
+        let len = positions.len();
+        let count = mask.count_ones() as usize;
+        let iota = _mm512_set_epi8(
+            63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42,
+            41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
+            19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
+        );
+        let first = _mm512_castsi512_si128(_mm512_maskz_compress_epi8(mask, iota));
+        let sixteen = _mm512_add_epi32(_mm512_cvtepu8_epi32(first), _mm512_set1_epi32(base as i32));
+        let spare = &mut positions.spare_capacity_mut()[..WINDOW];
+        // SAFETY: 16 u32 within the WINDOW reserved; past `count` they are left beyond the
+        // length.
+        unsafe { _mm512_storeu_si512(spare.as_mut_ptr().cast(), sixteen) };
+        if count > 16 {
+            for _ in 0..16 {
+                mask &= mask - 1;
+            }
+            for slot in &mut spare[16..count] {
+                slot.write(base.wrapping_add(mask.trailing_zeros()));
+                mask &= mask - 1;
+            }
         }
         // SAFETY: the slots len..len + count were written above, within the capacity reserved.
         unsafe { positions.set_len(len + count) };
@@ -1105,8 +1142,17 @@ mod avx2 {
             // And the first character after a run of word characters (no byte of a word
             // character, after one).
             let word_ends = !word_bytes & before & taken;
-            push_positions(starts, word_starts, here);
-            push_positions(ends, word_ends, here);
+            match vector {
+                Vector::Avx2(_) => {
+                    push_positions(starts, word_starts, here);
+                    push_positions(ends, word_ends, here);
+                }
+                // SAFETY: a Vector::Avx512 exists only where detect() found AVX-512 VBMI2.
+                Vector::Avx512(_) => unsafe {
+                    compress_positions(starts, word_starts, here);
+                    compress_positions(ends, word_ends, here);
+                },
+            }
             if state.pending {
                 anchors.push((here, at));
             }
@@ -1160,7 +1206,7 @@ fn run_vector<const MAP: bool>(
     ) {
         run_with::<MAP>(text, table, out, anchors, starts, ends, Some(vector));
     }
-    #[target_feature(enable = "avx2,popcnt,avx512f,avx512bw,avx512vbmi")]
+    #[target_feature(enable = "avx2,popcnt,avx512f,avx512bw,avx512vbmi,avx512vbmi2")]
     fn run_avx512<const MAP: bool>(
         text: &str,
         table: &FoldTable,
@@ -2047,6 +2093,38 @@ mod tests {
                     avx2::classes(wide, src, &table.sets)
                 );
             }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    proptest::proptest! {
+        /// The positions of a mask's bits pushed by AVX-512 are those pushed one by one, after
+        /// what the vector held, for masks of any density (up to 64 bits) and any base (where
+        /// the processor has AVX-512).
+        #[test]
+        fn compressed_positions_are_the_pushed_ones(
+            held in proptest::collection::vec(proptest::num::u32::ANY, 0..70),
+            masks in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::u64::ANY,
+                    proptest::strategy::Strategy::prop_map((proptest::num::u64::ANY, proptest::num::u64::ANY), |(a, b)| a | b),
+                    proptest::strategy::Strategy::prop_map(proptest::num::u64::ANY, |a| a & a >> 1),
+                ],
+                1..4,
+            ),
+            base in proptest::num::u32::ANY,
+        ) {
+            if !matches!(avx2::Vector::detect(), Some(avx2::Vector::Avx512(_))) {
+                return Ok(());
+            }
+            let (mut pushed, mut compressed) = (held.clone(), held);
+            for (i, &mask) in masks.iter().enumerate() {
+                let base = base.wrapping_add(64 * i as u32);
+                avx2::push_positions(&mut pushed, mask, base);
+                // SAFETY: detect() found AVX-512 F, BW, VBMI and VBMI2.
+                unsafe { avx2::compress_positions(&mut compressed, mask, base) };
+            }
+            proptest::prop_assert_eq!(compressed, pushed);
         }
     }
 
