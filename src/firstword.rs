@@ -214,10 +214,15 @@ pub(crate) fn block_bits(
     let mut bits = BlockBits::default();
     // The words the AVX2 pass leaves (all of them without it) go one at a time.
     let done = match avx2 {
-        // SAFETY: an Avx2 exists only where the processor has AVX2.
+        // SAFETY: an Avx2 exists only where the processor has AVX2, with `dq` only where it
+        // has AVX-512 F, DQ and VL.
         #[cfg(target_arch = "x86_64")]
-        Some(_) => unsafe {
+        Some(Avx2 { dq: false }) => unsafe {
             avx2::block_bits(bytes, starts, ends, filter, other, hashes, &mut bits)
+        },
+        #[cfg(target_arch = "x86_64")]
+        Some(Avx2 { dq: true }) => unsafe {
+            avx2::block_bits_dq(bytes, starts, ends, filter, other, hashes, &mut bits)
         },
         _ => 0,
     };
@@ -247,10 +252,14 @@ pub(crate) fn run_bits(
     assert!(starts.len() <= 64, "a block holds at most 64 words");
     // The words the AVX2 pass leaves (all of them without it) go one at a time.
     let (mut may, mut marked) = match avx2 {
-        // SAFETY: an Avx2 exists only where the processor has AVX2.
+        // SAFETY: as in block_bits().
         #[cfg(target_arch = "x86_64")]
-        Some(_) => unsafe {
+        Some(Avx2 { dq: false }) => unsafe {
             avx2::run_bits(bytes, starts, ends, run, &mut words, filter, other, hashes)
+        },
+        #[cfg(target_arch = "x86_64")]
+        Some(Avx2 { dq: true }) => unsafe {
+            avx2::run_bits_dq(bytes, starts, ends, run, &mut words, filter, other, hashes)
         },
         _ => (0, 0),
     };
@@ -267,18 +276,31 @@ pub(crate) fn run_bits(
     (may, marked)
 }
 
-/// Proof that the processor has AVX2, which [`block_bits`] and [`run_bits`] take to use it.
+/// Proof that the processor has AVX2, which [`block_bits`] and [`run_bits`] take to use it;
+/// `dq` where it has AVX-512 F, DQ and VL as well, whose 64-bit multiplication (`VPMULLQ`) the
+/// hashes take then, on the same four lanes.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Avx2(());
+pub(crate) struct Avx2 {
+    dq: bool,
+}
 
 impl Avx2 {
-    /// `Some` where the processor has AVX2.
+    /// `Some` where the processor has AVX2, with `dq` where it has those AVX-512 subsets.
     pub(crate) fn detect() -> Option<Avx2> {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") {
-            return Some(Avx2(()));
+            let dq = is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512dq")
+                && is_x86_feature_detected!("avx512vl");
+            return Some(Avx2 { dq });
         }
         None
+    }
+
+    /// AVX2 alone, also on a processor with AVX-512 (for the tests).
+    #[cfg(test)]
+    fn without_dq(self) -> Avx2 {
+        Avx2 { dq: false }
     }
 }
 
@@ -327,6 +349,42 @@ mod avx2 {
         hashes: &mut [u64; 64],
         bits: &mut BlockBits,
     ) -> usize {
+        // SAFETY: the processor has AVX2 (the caller's promise).
+        unsafe { block_bits_with::<false>(bytes, starts, ends, filter, other, hashes, bits) }
+    }
+
+    /// [`block_bits`] with the hashes' products by `VPMULLQ`.
+    ///
+    /// # Safety
+    /// The processor has AVX2 and AVX-512 F, DQ and VL.
+    #[target_feature(enable = "avx2,avx512f,avx512dq,avx512vl")]
+    pub(super) unsafe fn block_bits_dq(
+        bytes: &[u8],
+        starts: &[u32],
+        ends: &[u32; 64],
+        filter: &FirstWords,
+        other: Option<&FirstWords>,
+        hashes: &mut [u64; 64],
+        bits: &mut BlockBits,
+    ) -> usize {
+        // SAFETY: the processor has AVX2 and the AVX-512 subsets (the caller's promise).
+        unsafe { block_bits_with::<true>(bytes, starts, ends, filter, other, hashes, bits) }
+    }
+
+    /// [`block_bits`], with [`mul`]`::<DQ>`, inlined into the two above.
+    ///
+    /// # Safety
+    /// As [`block_bits`], and AVX-512 F, DQ and VL when `DQ`.
+    #[inline(always)]
+    unsafe fn block_bits_with<const DQ: bool>(
+        bytes: &[u8],
+        starts: &[u32],
+        ends: &[u32; 64],
+        filter: &FirstWords,
+        other: Option<&FirstWords>,
+        hashes: &mut [u64; 64],
+        bits: &mut BlockBits,
+    ) -> usize {
         // Offsets go into 32-bit lanes.
         let Some(limit) = lane_limit(bytes) else { return 0 };
         let mut k = 0;
@@ -342,7 +400,7 @@ mod avx2 {
                 break;
             }
             // SAFETY: p + 8 <= len < 2^31 for each lane (checked above).
-            let (h, first) = unsafe { hash4(bytes, p, e) };
+            let (h, first) = unsafe { hash4::<DQ>(bytes, p, e) };
             // SAFETY: k + 4 <= 64.
             unsafe { _mm256_storeu_si256(hashes.as_mut_ptr().add(k).cast(), h) };
             // SAFETY: the probes are masked to the filters' sizes.
@@ -395,6 +453,46 @@ mod avx2 {
         other: Option<&FirstWords>,
         hashes: &mut [u64; 64],
     ) -> (u64, u64) {
+        // SAFETY: the processor has AVX2 (the caller's promise).
+        unsafe { run_bits_with::<false>(bytes, starts, ends, run, words, filter, other, hashes) }
+    }
+
+    /// [`run_bits`] with the hashes' products by `VPMULLQ`.
+    ///
+    /// # Safety
+    /// The processor has AVX2 and AVX-512 F, DQ and VL.
+    #[target_feature(enable = "avx2,avx512f,avx512dq,avx512vl")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn run_bits_dq(
+        bytes: &[u8],
+        starts: &[u32],
+        ends: &[u32; 64],
+        run: usize,
+        words: &mut u64,
+        filter: &FirstWords,
+        other: Option<&FirstWords>,
+        hashes: &mut [u64; 64],
+    ) -> (u64, u64) {
+        // SAFETY: the processor has AVX2 and the AVX-512 subsets (the caller's promise).
+        unsafe { run_bits_with::<true>(bytes, starts, ends, run, words, filter, other, hashes) }
+    }
+
+    /// [`run_bits`], with [`mul`]`::<DQ>`, inlined into the two above.
+    ///
+    /// # Safety
+    /// As [`run_bits`], and AVX-512 F, DQ and VL when `DQ`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run_bits_with<const DQ: bool>(
+        bytes: &[u8],
+        starts: &[u32],
+        ends: &[u32; 64],
+        run: usize,
+        words: &mut u64,
+        filter: &FirstWords,
+        other: Option<&FirstWords>,
+        hashes: &mut [u64; 64],
+    ) -> (u64, u64) {
         let (mut may, mut marked) = (0u64, 0u64);
         let Some(limit) = lane_limit(bytes) else { return (may, marked) };
         while words.count_ones() >= 4 {
@@ -413,7 +511,7 @@ mod avx2 {
             }
             *words = rest;
             // SAFETY: p + 8 <= len < 2^31 for each lane (checked above).
-            let (h, _) = unsafe { hash4(bytes, p, lanes(&|k| ends[k])) };
+            let (h, _) = unsafe { hash4::<DQ>(bytes, p, lanes(&|k| ends[k])) };
             let mut four = [0u64; 4];
             // SAFETY: four lanes into four u64.
             unsafe { _mm256_storeu_si256(four.as_mut_ptr().cast(), h) };
@@ -449,10 +547,10 @@ mod avx2 {
     /// of bounds), and the first eight bytes from each start, as they are.
     ///
     /// # Safety
-    /// `p[i] + 8 <= bytes.len() < 2^31` for each lane.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    unsafe fn hash4(bytes: &[u8], p: __m128i, e: __m128i) -> (__m256i, __m256i) {
+    /// `p[i] + 8 <= bytes.len() < 2^31` for each lane; AVX2, and AVX-512 F, DQ and VL when
+    /// `DQ`.
+    #[inline(always)]
+    unsafe fn hash4<const DQ: bool>(bytes: &[u8], p: __m128i, e: __m128i) -> (__m256i, __m256i) {
         let len = _mm_set1_epi32(bytes.len() as i32);
         let e = _mm_min_epu32(_mm_max_epu32(e, p), len);
         let n = _mm_sub_epi32(e, p);
@@ -481,17 +579,23 @@ mod avx2 {
         let mask = _mm256_srlv_epi64(_mm256_set1_epi64x(-1), _mm256_cvtepu32_epi64(dropped));
         let (a, b) = (_mm256_and_si256(first, mask), _mm256_and_si256(last, mask));
         let h = _mm256_xor_si256(
-            mul(_mm256_xor_si256(a, _mm256_set1_epi64x(K0 as i64)), K1),
-            mul(_mm256_xor_si256(b, _mm256_cvtepu32_epi64(n)), K2),
+            mul::<DQ>(_mm256_xor_si256(a, _mm256_set1_epi64x(K0 as i64)), K1),
+            mul::<DQ>(_mm256_xor_si256(b, _mm256_cvtepu32_epi64(n)), K2),
         );
-        let h = mul(_mm256_xor_si256(h, _mm256_srli_epi64(h, 29)), K0);
+        let h = mul::<DQ>(_mm256_xor_si256(h, _mm256_srli_epi64(h, 29)), K0);
         (_mm256_xor_si256(h, _mm256_srli_epi64(h, 32)), first)
     }
 
-    /// The low 64 bits of each lane times `c` (AVX2 multiplies 32 by 32 bits).
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn mul(x: __m256i, c: u64) -> __m256i {
+    /// The low 64 bits of each lane times `c`: one `VPMULLQ` when `DQ`, else three
+    /// multiplications of 32 by 32 bits (all AVX2 has) and their sum.
+    ///
+    /// # Safety
+    /// AVX2, and AVX-512 F, DQ and VL when `DQ`.
+    #[inline(always)]
+    unsafe fn mul<const DQ: bool>(x: __m256i, c: u64) -> __m256i {
+        if DQ {
+            return _mm256_mullo_epi64(x, _mm256_set1_epi64x(c as i64));
+        }
         let (low, high) =
             (_mm256_set1_epi64x(c as u32 as i64), _mm256_set1_epi64x((c >> 32) as i64));
         let cross = _mm256_add_epi64(
@@ -703,7 +807,8 @@ mod tests {
             }
         }
 
-        /// The AVX2 passes of a block answer as the word-by-word ones: the same hashes and bits,
+        /// The AVX2 passes of a block (with and without AVX-512's products) answer as the
+        /// word-by-word ones: the same hashes and bits,
         /// at word starts and after proclitic runs, on texts of Arabic words with and without proclitic runs, ASCII, punctuation, words
         /// of one to twenty letters, and words near the text's end (done one by one).
         #[test]
@@ -712,35 +817,38 @@ mod tests {
             patterns in proptest::collection::vec("[وفبلكامي]{1,6}", 0..40),
             taken in proptest::collection::vec(0usize..200, 0..40),
         ) {
-            let Some(avx2) = Avx2::detect() else { return Ok(()) };
-            let starts = word_starts(&text);
-            // Filters of random words and of words of the text, so that both answers occur.
-            let words: Vec<&str> =
-                starts.iter().map(|&s| &text[s as usize..word_end(&text, s as usize)]).collect();
-            let chosen = taken.iter().filter_map(|&i| words.get(i).copied());
-            let filter = FirstWords::new(patterns.iter().map(String::as_str).chain(chosen.clone()));
-            let other = FirstWords::new(chosen.skip(1).step_by(2));
-            for block in starts.chunks(64) {
-                let mut ends = [0u32; 64];
-                for (k, &s) in block.iter().enumerate() {
-                    ends[k] = word_end(&text, s as usize) as u32;
-                }
-                for other in [Some(&other), None] {
-                    let (mut fast, mut plain) = ([0u64; 64], [0u64; 64]);
-                    let a = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut fast, Some(avx2));
-                    let b = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut plain, None);
-                    proptest::prop_assert_eq!(a, b, "{:?}", text);
-                    proptest::prop_assert_eq!(&fast[..block.len()], &plain[..block.len()]);
-                    // And after the proclitic runs those bits found.
-                    for (run, words) in [(2, a.ones), (4, a.twos)] {
+            let Some(detected) = Avx2::detect() else { return Ok(()) };
+            // With VPMULLQ where the processor has it, and without.
+            for avx2 in [detected, detected.without_dq()] {
+                let starts = word_starts(&text);
+                // Filters of random words and of words of the text, so that both answers occur.
+                let words: Vec<&str> =
+                    starts.iter().map(|&s| &text[s as usize..word_end(&text, s as usize)]).collect();
+                let chosen = taken.iter().filter_map(|&i| words.get(i).copied());
+                let filter = FirstWords::new(patterns.iter().map(String::as_str).chain(chosen.clone()));
+                let other = FirstWords::new(chosen.skip(1).step_by(2));
+                for block in starts.chunks(64) {
+                    let mut ends = [0u32; 64];
+                    for (k, &s) in block.iter().enumerate() {
+                        ends[k] = word_end(&text, s as usize) as u32;
+                    }
+                    for other in [Some(&other), None] {
                         let (mut fast, mut plain) = ([0u64; 64], [0u64; 64]);
-                        let bytes = text.as_bytes();
-                        let x = run_bits(bytes, block, &ends, run, words, &filter, other, &mut fast, Some(avx2));
-                        let y =
-                            run_bits(bytes, block, &ends, run, words, &filter, other, &mut plain, None);
-                        proptest::prop_assert_eq!(x, y, "{:?} run {}", text, run);
-                        for k in (0..block.len()).filter(|&k| words >> k & 1 == 1) {
-                            proptest::prop_assert_eq!(fast[k], plain[k]);
+                        let a = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut fast, Some(avx2));
+                        let b = block_bits(text.as_bytes(), block, &ends, &filter, other, &mut plain, None);
+                        proptest::prop_assert_eq!(a, b, "{:?}", text);
+                        proptest::prop_assert_eq!(&fast[..block.len()], &plain[..block.len()]);
+                        // And after the proclitic runs those bits found.
+                        for (run, words) in [(2, a.ones), (4, a.twos)] {
+                            let (mut fast, mut plain) = ([0u64; 64], [0u64; 64]);
+                            let bytes = text.as_bytes();
+                            let x = run_bits(bytes, block, &ends, run, words, &filter, other, &mut fast, Some(avx2));
+                            let y =
+                                run_bits(bytes, block, &ends, run, words, &filter, other, &mut plain, None);
+                            proptest::prop_assert_eq!(x, y, "{:?} run {}", text, run);
+                            for k in (0..block.len()).filter(|&k| words >> k & 1 == 1) {
+                                proptest::prop_assert_eq!(fast[k], plain[k]);
+                            }
                         }
                     }
                 }
