@@ -135,7 +135,10 @@ fn candidates(bytes: &[u8]) -> Vec<usize> {
         // SAFETY: the processor has AVX2.
         return unsafe { avx2::candidates(bytes) };
     }
-    Candidates::new(bytes).collect()
+    // Reserved as the vector path reserves (an iterator of unknown length would grow it).
+    let mut out = Vec::with_capacity(bytes.len() / 48);
+    out.extend(Candidates::new(bytes));
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
