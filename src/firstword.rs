@@ -215,7 +215,7 @@ pub(crate) fn block_bits(
     // The words the AVX2 pass leaves (all of them without it) go one at a time.
     let done = match avx2 {
         // SAFETY: an Avx2 exists only where the processor has AVX2, with `dq` only where it
-        // has AVX-512 F, DQ and VL.
+        // has AVX-512 F, DQ and VL (crate::cpu::avx512()).
         #[cfg(target_arch = "x86_64")]
         Some(Avx2 { dq: false }) => unsafe {
             avx2::block_bits(bytes, starts, ends, filter, other, hashes, &mut bits)
@@ -277,7 +277,8 @@ pub(crate) fn run_bits(
 }
 
 /// Proof that the processor has AVX2, which [`block_bits`] and [`run_bits`] take to use it;
-/// `dq` where it has AVX-512 F, DQ and VL as well, whose 64-bit multiplication (`VPMULLQ`) the
+/// `dq` where alam takes AVX-512 paths ([`crate::cpu::avx512`]: F, DQ and VL among the subsets),
+/// whose 64-bit multiplication (`VPMULLQ`) the
 /// hashes take then, on the same four lanes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx2 {
@@ -285,14 +286,11 @@ pub(crate) struct Avx2 {
 }
 
 impl Avx2 {
-    /// `Some` where the processor has AVX2, with `dq` where it has those AVX-512 subsets.
+    /// `Some` where the processor has AVX2, with `dq` where alam takes AVX-512 paths.
     pub(crate) fn detect() -> Option<Avx2> {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") {
-            let dq = is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512dq")
-                && is_x86_feature_detected!("avx512vl");
-            return Some(Avx2 { dq });
+            return Some(Avx2 { dq: crate::cpu::avx512() });
         }
         None
     }

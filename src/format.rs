@@ -212,10 +212,10 @@ fn json_str_wide(out: &mut String, s: &str) {
 mod wide {
     use std::arch::x86_64::*;
 
-    /// Whether the processor has AVX-512 F and BW (the standard library keeps the answer).
+    /// Whether to take the AVX-512 path ([`crate::cpu::avx512`]: F and BW among others).
     #[inline]
     pub(super) fn detect() -> bool {
-        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")
+        crate::cpu::avx512()
     }
 
     /// Bit `i` set where `chunk[i]` (at most 64 bytes) is below 0x20, a quote or a backslash.

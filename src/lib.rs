@@ -174,6 +174,7 @@ mod charindex;
 mod chars;
 mod commonwords;
 pub mod conll_eval;
+mod cpu;
 mod error;
 pub mod eval;
 mod extractor;

@@ -742,7 +742,8 @@ fn scan_end<const MAP: bool>(
 }
 
 /// The vector fast path of [`run`], for x86-64 processors with AVX2 (checked at run time), in
-/// AVX-512 registers where the processor has AVX-512 F, BW and VBMI as well.
+/// AVX-512 registers where alam takes AVX-512 paths ([`crate::cpu::avx512`]: F, BW, VBMI and
+/// VBMI2 among the subsets).
 ///
 /// [`block`](avx2::block) folds a window of 64 bytes at once: it classifies every byte with
 /// vector instructions ([`BlockSets`]; two halves of 32 bytes with AVX2, one register with
@@ -763,12 +764,14 @@ mod avx2 {
     };
 
     /// Proof that the processor has AVX2 and POPCNT (every AVX2 processor has it), and with
-    /// `Avx512` the AVX-512 subsets that [`classify_wide`] uses: the only way to call [`block`].
+    /// `Avx512` the AVX-512 subsets that [`classify_wide`] and [`compress_positions`] use: the
+    /// only way to call [`block`].
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub(super) enum Vector {
         /// AVX2 and POPCNT: a block is classified in two halves of 32 bytes.
         Avx2(Private),
-        /// And AVX-512 F, BW and VBMI: in one register of 64 bytes.
+        /// And AVX-512 F, BW, VBMI and VBMI2 ([`crate::cpu::avx512`]): in one register of 64
+        /// bytes.
         Avx512(Private),
     }
 
@@ -780,11 +783,7 @@ mod avx2 {
         /// The widest path this processor has, if any.
         pub(super) fn detect() -> Option<Vector> {
             let avx2 = Vector::detect_avx2()?;
-            let avx512 = is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512bw")
-                && is_x86_feature_detected!("avx512vbmi")
-                && is_x86_feature_detected!("avx512vbmi2");
-            Some(if avx512 { Vector::Avx512(Private(())) } else { avx2 })
+            Some(if crate::cpu::avx512() { Vector::Avx512(Private(())) } else { avx2 })
         }
 
         /// The AVX2 path, where the processor has it (whether or not it has AVX-512).
@@ -852,7 +851,7 @@ mod avx2 {
             Vector::Avx2(_) => unsafe {
                 Wide::join(&classify(src, 0, sets), &classify(src, 32, sets))
             },
-            // SAFETY: and an Avx512 only where it found AVX-512 F, BW and VBMI.
+            // SAFETY: and an Avx512 only where it found AVX-512 F, BW, VBMI and VBMI2.
             Vector::Avx512(_) => unsafe { classify_wide(src, sets) },
         }
     }
@@ -1223,7 +1222,7 @@ fn run_vector<const MAP: bool>(
         avx2::Vector::Avx2(_) => unsafe {
             run_avx2::<MAP>(text, table, out, anchors, starts, ends, vector)
         },
-        // SAFETY: and a Vector::Avx512 only where it found AVX-512 F, BW and VBMI too.
+        // SAFETY: and a Vector::Avx512 only where it found AVX-512 F, BW, VBMI and VBMI2 too.
         avx2::Vector::Avx512(_) => unsafe {
             run_avx512::<MAP>(text, table, out, anchors, starts, ends, vector)
         },
