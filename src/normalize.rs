@@ -1174,11 +1174,27 @@ fn run<const MAP: bool>(
     ends: &mut Vec<u32>,
 ) {
     // Shorter texts (names) would not use it: no detection, no call.
-    #[cfg(target_arch = "x86_64")]
-    if let Some(vector) = avx2::Vector::detect().filter(|_| text.len() > WINDOW) {
-        return run_vector::<MAP>(text, table, out, anchors, starts, ends, vector);
+    let vector = if text.len() > WINDOW { avx2::Vector::detect() } else { None };
+    run_by::<MAP>(vector, text, table, out, anchors, starts, ends);
+}
+
+/// [`run_with`] by `vector`'s path when there is one and `text` fills a block, else by none.
+fn run_by<const MAP: bool>(
+    vector: Option<avx2::Vector>,
+    text: &str,
+    table: &FoldTable,
+    out: &mut Vec<u8>,
+    anchors: &mut Vec<(u32, u32)>,
+    starts: &mut Vec<u32>,
+    ends: &mut Vec<u32>,
+) {
+    match vector {
+        #[cfg(target_arch = "x86_64")]
+        Some(vector) if text.len() > WINDOW => {
+            run_vector::<MAP>(text, table, out, anchors, starts, ends, vector)
+        }
+        _ => run_with::<MAP>(text, table, out, anchors, starts, ends, None),
     }
-    run_with::<MAP>(text, table, out, anchors, starts, ends, None);
 }
 
 /// [`run_with`] by the vector path `vector` proves the processor has, each compiled for its
@@ -1237,6 +1253,17 @@ mod avx2 {
     /// Never made.
     #[derive(Clone, Copy)]
     pub(super) enum Vector {}
+
+    impl Vector {
+        pub(super) fn detect() -> Option<Vector> {
+            None
+        }
+
+        #[cfg(test)]
+        pub(super) fn detect_avx2() -> Option<Vector> {
+            None
+        }
+    }
 
     #[allow(clippy::too_many_arguments)]
     pub(super) fn block<const MAP: bool>(
@@ -2054,11 +2081,7 @@ mod tests {
         starts: &mut Vec<u32>,
         ends: &mut Vec<u32>,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(vector) = avx2::Vector::detect_avx2().filter(|_| text.len() > WINDOW) {
-            return run_vector::<MAP>(text, table, out, anchors, starts, ends, vector);
-        }
-        run_with::<MAP>(text, table, out, anchors, starts, ends, None);
+        run_by::<MAP>(avx2::Vector::detect_avx2(), text, table, out, anchors, starts, ends);
     }
 
     #[cfg(target_arch = "x86_64")]
