@@ -277,9 +277,9 @@ pub(crate) fn run_bits(
 }
 
 /// Proof that the processor has AVX2, which [`block_bits`] and [`run_bits`] take to use it;
-/// `dq` where alam takes AVX-512 paths ([`crate::cpu::avx512`]: F, DQ and VL among the subsets),
-/// whose 64-bit multiplication (`VPMULLQ`) the
-/// hashes take then, on the same four lanes.
+/// `dq` where alam takes AVX-512 paths ([`crate::cpu::avx512`]: F, DQ and VL among the
+/// subsets), whose 64-bit multiplication (`VPMULLQ`) the hashes take then, on the same four
+/// lanes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx2 {
     dq: bool,

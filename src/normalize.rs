@@ -747,9 +747,9 @@ fn scan_end<const MAP: bool>(
 ///
 /// [`block`](avx2::block) folds a window of 64 bytes at once: it classifies every byte with
 /// vector instructions ([`BlockSets`]; two halves of 32 bytes with AVX2, one register with
-/// AVX-512), finds the word starts with bit operations on 64-bit
-/// masks, and fixes up only the characters that fold to other bytes of the same length (أ → ا,
-/// ة → ه...: two or three per window of news), one by one from their mask. Per character, the
+/// AVX-512), finds the word starts with bit operations on 64-bit masks, and fixes up only the
+/// characters that fold to other bytes of the same length (أ → ا, ة → ه...: two or three per
+/// window of news), one by one from their mask. Per character, the
 /// scalar [`scan`] branches on every word end and every changed letter, which no predictor
 /// learns in real text; here the branches are per window. A block stops at the first character
 /// it cannot fold in place: it skips one that is removed (a haraka, a tatweel, white space after
