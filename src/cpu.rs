@@ -4,7 +4,9 @@
 /// VBMI and VBMI2). VBMI2 also draws the line between processors whose cores keep their clock
 /// speed under 512-bit instructions (Intel from Ice Lake, AMD from Zen 4) and the first ones
 /// with AVX-512 (Skylake-SP, Cascade Lake), which lack it and lower the core's clock for all
-/// the code around such instructions: those keep the AVX2 paths. Asked once, then remembered.
+/// the code around such instructions: those keep the AVX2 paths. The environment variable
+/// `ALAM_NO_AVX512` (any value) keeps them everywhere, to compare the paths on one machine.
+/// Asked once, then remembered.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 pub(crate) fn avx512() -> bool {
@@ -13,7 +15,8 @@ pub(crate) fn avx512() -> bool {
     static ANSWER: AtomicU8 = AtomicU8::new(0);
     match ANSWER.load(Ordering::Relaxed) {
         0 => {
-            let yes = is_x86_feature_detected!("avx512f")
+            let yes = std::env::var_os("ALAM_NO_AVX512").is_none()
+                && is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx512bw")
                 && is_x86_feature_detected!("avx512dq")
                 && is_x86_feature_detected!("avx512vl")

@@ -638,3 +638,56 @@ fn tag_without_a_writable_cache_warns_and_tags() {
     assert_eq!(utf8(&output.stderr), "", "-q keeps it quiet");
     assert_eq!(output.stdout, stdout);
 }
+
+/// The AVX-512 paths (where this processor has them) and the AVX2 paths (`ALAM_NO_AVX512`) write
+/// the same bytes: the seeds, and records whose texts have harakat, tatweel, quotes, control
+/// characters and runs of white space for the fold, relations whose evidence the JSON escaping
+/// writes, and names after more than sixteen words in one block of 64 bytes.
+#[test]
+fn tag_output_is_the_same_without_avx512() {
+    let mut texts = seed_paragraphs();
+    texts.push("قالَ الرئيسُ «بوتين» إنّ\t\"فاغنر\"\u{1}  ستبقى في مـــالي\\باماكو.\n".repeat(5));
+    texts.push(
+        "التقى الرئيس الروسي \"فلاديمير بوتين\"\\ بنظيره الفرنسي\t\u{1f} في موسكو.".to_string(),
+    );
+    // 27 word starts in the first 64 bytes, the last of them باماكو's (at byte 61).
+    texts.push("a b c d e f g h i j k l m n o p q r s t u v w x y موسكو باماكو و z".into());
+    let input = jsonl_records(&texts, texts.len() * 2);
+    let seeds: Vec<String> = seed_files().into_iter().map(|(_, path)| path).collect();
+    let mut args = vec!["tag", "-q", "-"];
+    args.extend(seeds.iter().map(String::as_str));
+    let outputs: Vec<Vec<u8>> = [false, true]
+        .into_iter()
+        .map(|off| {
+            let mut cmd = alam_command(&args);
+            if off {
+                cmd.env("ALAM_NO_AVX512", "1");
+            }
+            let mut child = cmd
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("cannot start the alam binary");
+            let mut pipe = child.stdin.take().expect("stdin is piped");
+            let bytes = input.clone();
+            let writer = std::thread::spawn(move || pipe.write_all(&bytes));
+            let output = child.wait_with_output().expect("cannot wait for alam");
+            writer.join().expect("the stdin writer panicked").expect("cannot feed alam");
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            output.stdout
+        })
+        .collect();
+    let records = json_lines(&outputs[0]);
+    let texts = |record: &Value| -> Vec<String> {
+        let entities = record["entities"].as_array().expect("entities");
+        entities.iter().map(|e| e["text"].as_str().expect("text").to_string()).collect()
+    };
+    // The names after the run of one-letter words, and the relations' evidence, are there.
+    assert!(records.iter().any(|r| texts(r) == ["موسكو", "باماكو"]));
+    assert!(records.iter().any(|r| {
+        let relations = r["relations"].as_array().map_or(&[][..], |v| &v[..]);
+        relations.iter().any(|x| x["evidence"].as_str().is_some_and(|e| e.contains("\\ ")))
+    }));
+    assert!(outputs[0] == outputs[1], "the outputs differ without AVX-512");
+}
