@@ -179,7 +179,7 @@ fn entity_fields(out: &mut String, r: &MentionRecord<'_>) {
 /// sentence through the byte loop).
 fn json_str(out: &mut String, s: &str) {
     #[cfg(target_arch = "x86_64")]
-    if wide::detect() {
+    if crate::cpu::avx512() {
         return json_str_wide(out, s);
     }
     json_str_words(out, s);
@@ -192,7 +192,7 @@ fn json_str_wide(out: &mut String, s: &str) {
     out.push('"');
     let mut from = 0;
     for (c, chunk) in s.as_bytes().chunks(64).enumerate() {
-        // SAFETY: detect() found AVX-512 F and BW.
+        // SAFETY: crate::cpu::avx512() found AVX-512 F and BW (among others).
         let mut mask = unsafe { wide::escapes(chunk) };
         while mask != 0 {
             let i = 64 * c + mask.trailing_zeros() as usize;
@@ -211,12 +211,6 @@ fn json_str_wide(out: &mut String, s: &str) {
 #[cfg(target_arch = "x86_64")]
 mod wide {
     use std::arch::x86_64::*;
-
-    /// Whether to take the AVX-512 path ([`crate::cpu::avx512`]: F and BW among others).
-    #[inline]
-    pub(super) fn detect() -> bool {
-        crate::cpu::avx512()
-    }
 
     /// Bit `i` set where `chunk[i]` (at most 64 bytes) is below 0x20, a quote or a backslash.
     ///

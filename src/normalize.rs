@@ -1173,14 +1173,13 @@ fn run<const MAP: bool>(
     starts: &mut Vec<u32>,
     ends: &mut Vec<u32>,
 ) {
-    // Shorter texts (names) would not use it: no detection, no call.
-    let vector = if text.len() > WINDOW { avx2::Vector::detect() } else { None };
-    run_by::<MAP>(vector, text, table, out, anchors, starts, ends);
+    run_by::<MAP>(avx2::Vector::detect, text, table, out, anchors, starts, ends);
 }
 
-/// [`run_with`] by `vector`'s path when there is one and `text` fills a block, else by none.
+/// [`run_with`] by the path `detect` finds, when it finds one and `text` fills a block; else
+/// by none. Shorter texts (names) would not use it: no detection, no call.
 fn run_by<const MAP: bool>(
-    vector: Option<avx2::Vector>,
+    detect: fn() -> Option<avx2::Vector>,
     text: &str,
     table: &FoldTable,
     out: &mut Vec<u8>,
@@ -1188,11 +1187,9 @@ fn run_by<const MAP: bool>(
     starts: &mut Vec<u32>,
     ends: &mut Vec<u32>,
 ) {
-    match vector {
+    match (text.len() > WINDOW).then(detect).flatten() {
         #[cfg(target_arch = "x86_64")]
-        Some(vector) if text.len() > WINDOW => {
-            run_vector::<MAP>(text, table, out, anchors, starts, ends, vector)
-        }
+        Some(vector) => run_vector::<MAP>(text, table, out, anchors, starts, ends, vector),
         _ => run_with::<MAP>(text, table, out, anchors, starts, ends, None),
     }
 }
@@ -2071,6 +2068,18 @@ mod tests {
         (out, anchors, starts, ends)
     }
 
+    /// The default options with the harakat, tatweel, digits, invisible and spaces folds
+    /// turned off where `off` says so, in that order.
+    fn options_with_off(off: &[bool]) -> NormalizeOptions {
+        let mut o = NormalizeOptions::default();
+        let switches =
+            [&mut o.harakat, &mut o.tatweel, &mut o.digits, &mut o.invisible, &mut o.spaces];
+        for (switch, &off) in switches.into_iter().zip(off) {
+            *switch = !off;
+        }
+        o
+    }
+
     /// [`run`] by the AVX2 path where the processor has it, also when it has AVX-512 (which
     /// [`run`] takes then); without a vector path elsewhere.
     fn run_avx2<const MAP: bool>(
@@ -2081,7 +2090,7 @@ mod tests {
         starts: &mut Vec<u32>,
         ends: &mut Vec<u32>,
     ) {
-        run_by::<MAP>(avx2::Vector::detect_avx2(), text, table, out, anchors, starts, ends);
+        run_by::<MAP>(avx2::Vector::detect_avx2, text, table, out, anchors, starts, ends);
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -2099,12 +2108,7 @@ mod tests {
             ),
             off in proptest::collection::vec(proptest::bool::ANY, 5),
         ) {
-            let mut o = NormalizeOptions::default();
-            let switches =
-                [&mut o.harakat, &mut o.tatweel, &mut o.digits, &mut o.invisible, &mut o.spaces];
-            for (switch, off) in switches.into_iter().zip(off) {
-                *switch = !off;
-            }
+            let o = options_with_off(&off);
             let table = FoldTable::new(&o);
             let src: &[u8; WINDOW + 1] = bytes[..].try_into().unwrap();
             if let (Some(narrow), Some(wide @ avx2::Vector::Avx512(_))) =
@@ -2185,12 +2189,7 @@ mod tests {
             ).unwrap(),
             off in proptest::collection::vec(proptest::bool::ANY, 5),
         ) {
-            let mut o = NormalizeOptions::default();
-            let switches =
-                [&mut o.harakat, &mut o.tatweel, &mut o.digits, &mut o.invisible, &mut o.spaces];
-            for (switch, off) in switches.into_iter().zip(off) {
-                *switch = !off;
-            }
+            let o = options_with_off(&off);
             for n in [normalize(&text, &o).unwrap(), Normalized::reference(&text, &o).unwrap()] {
                 proptest::prop_assert_eq!(n.word_starts().len(), n.word_ends().len());
                 for (&s, &e) in n.word_starts().iter().zip(n.word_ends()) {

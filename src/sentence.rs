@@ -135,10 +135,16 @@ fn candidates(bytes: &[u8]) -> Vec<usize> {
         // SAFETY: the processor has AVX2.
         return unsafe { avx2::candidates(bytes) };
     }
-    // Reserved as the vector path reserves (an iterator of unknown length would grow it).
-    let mut out = Vec::with_capacity(bytes.len() / 48);
+    // Reserved (an iterator of unknown length would grow it from empty).
+    let mut out = reserved(bytes);
     out.extend(Candidates::new(bytes));
     out
+}
+
+/// Room for the candidates of `bytes`: news has a flagged byte every 75 bytes or so, so most
+/// texts fit at once.
+fn reserved(bytes: &[u8]) -> Vec<usize> {
+    Vec::with_capacity(bytes.len() / 48)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -151,8 +157,7 @@ mod avx2 {
     /// The processor must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn candidates(bytes: &[u8]) -> Vec<usize> {
-        // News has a flagged byte every 75 bytes or so: room for most texts at once.
-        let mut out = Vec::with_capacity(bytes.len() / 48);
+        let mut out = super::reserved(bytes);
         let mut push = |i: usize| out.push(super::candidate_at(bytes, i));
         let mut base = 0;
         while let Some(block) = bytes.get(base..base + 64) {
