@@ -2080,19 +2080,6 @@ mod tests {
         o
     }
 
-    /// [`run`] by the AVX2 path where the processor has it, also when it has AVX-512 (which
-    /// [`run`] takes then); without a vector path elsewhere.
-    fn run_avx2<const MAP: bool>(
-        text: &str,
-        table: &FoldTable,
-        out: &mut Vec<u8>,
-        anchors: &mut Vec<(u32, u32)>,
-        starts: &mut Vec<u32>,
-        ends: &mut Vec<u32>,
-    ) {
-        run_by::<MAP>(avx2::Vector::detect_avx2, text, table, out, anchors, starts, ends);
-    }
-
     #[cfg(target_arch = "x86_64")]
     proptest::proptest! {
         /// The classes of a block by AVX-512 are those by AVX2, bit for bit, for any 65 bytes
@@ -2156,8 +2143,8 @@ mod tests {
 
     proptest::proptest! {
         /// [`run_with`] without the vector path (as on processors without AVX2), [`run`]
-        /// (with the widest this processor has) and the AVX2 path (on processors with AVX-512
-        /// as well), against [`run_reference`]: the same bytes, anchors and word starts, with
+        /// (with the widest this processor has) and [`run_by`] the AVX2 path (`detect_avx2`: on
+        /// processors with AVX-512 as well), against [`run_reference`]: the same bytes, anchors and word starts, with
         /// and without the map.
         #[test]
         fn both_paths_match_reference(
@@ -2166,8 +2153,8 @@ mod tests {
             ).unwrap()
         ) {
             let passes: [[Pass; 4]; 2] = [
-                [run_reference::<true>, |t, f, o, a, s, e| run_with::<true>(t, f, o, a, s, e, None), run::<true>, run_avx2::<true>],
-                [run_reference::<false>, |t, f, o, a, s, e| run_with::<false>(t, f, o, a, s, e, None), run::<false>, run_avx2::<false>],
+                [run_reference::<true>, |t, f, o, a, s, e| run_with::<true>(t, f, o, a, s, e, None), run::<true>, |t, f, o, a, s, e| run_by::<true>(avx2::Vector::detect_avx2, t, f, o, a, s, e)],
+                [run_reference::<false>, |t, f, o, a, s, e| run_with::<false>(t, f, o, a, s, e, None), run::<false>, |t, f, o, a, s, e| run_by::<false>(avx2::Vector::detect_avx2, t, f, o, a, s, e)],
             ];
             for [reference, portable, fast, avx2] in passes {
                 let expected = outputs(&text, reference);
